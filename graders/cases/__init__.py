@@ -1,0 +1,111 @@
+"""The registry of hidden checks: how to build each check's inputs and how to call the code.
+
+A :class:`Check` holds no answers. The same ``run`` is executed twice: in the student's
+kernel with the student's functions (by :mod:`graders.probe`) and on the trusted side with
+the reference functions from ``solutions/`` (by :mod:`graders.judge`). Inputs come from a
+generator seeded by the check's name, so both sides build identical inputs independently.
+"""
+
+from __future__ import annotations
+
+import copy
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+#: ``run(case, *functions) -> outputs``: calls the graded function(s) on one case.
+Runner = Callable[..., Any]
+#: ``verify(got, expected, case, reference_module) -> problems``: extra trusted-side logic.
+Verifier = Callable[[Any, Any, Any, ModuleType], list[str]]
+
+
+def call_with_args(case: Any, fn: Callable[..., Any]) -> Any:
+    """The default runner: a case is a tuple of positional arguments, or a dict of keywords."""
+    if isinstance(case, dict):
+        return fn(**case)
+    return fn(*case)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One hidden check. ``name`` is what a hidden-test cell passes to ``probe``.
+
+    Attributes:
+        name: unique across the course, ``<function>_<what>`` (e.g. ``softmax_values``).
+        functions: names of the graded functions the check calls, in the order ``run`` takes
+            them; the judge looks up the same names in the assignment's ``solutions`` module.
+        make_cases: builds the list of cases from a seeded ``numpy.random.Generator``.
+        run: calls the function(s) on one case and returns plain data (arrays, numbers,
+            tuples, dicts with string keys).
+        rtol, atol: tolerance of the value comparison.
+        hint: the likely mistake when the check fails, shown in the feedback.
+        verify: optional extra trusted-side verification (thresholds, gradient checks); it
+            receives the student's decoded outputs, the reference outputs, the case and the
+            reference module, and returns problems.
+        compare_values: whether to compare outputs with the reference's (default True).
+    """
+
+    name: str
+    functions: tuple[str, ...]
+    make_cases: Callable[[np.random.Generator], Sequence[Any]]
+    run: Runner = call_with_args
+    rtol: float = 1e-5
+    atol: float = 1e-7
+    hint: str = ""
+    verify: Verifier | None = None
+    compare_values: bool = True
+
+    def cases(self) -> list[Any]:
+        """The check's cases, identical on every call and on both sides of the boundary."""
+        rng = np.random.default_rng(zlib.crc32(self.name.encode("utf-8")))
+        return list(self.make_cases(rng))
+
+    def run_case(self, case: Any, functions: Sequence[Callable[..., Any]]) -> Any:
+        """Run one case on a fresh copy of its inputs (so in-place edits cannot leak)."""
+        return self.run(copy.deepcopy(case), *functions)
+
+
+_REGISTRY: dict[str, Check] = {}
+_ASSIGNMENT: dict[str, str] = {}
+
+
+def register(assignment: str, *checks: Check) -> None:
+    """Add an assignment's checks to the registry; a duplicate name is a programming error."""
+    for check in checks:
+        if check.name in _REGISTRY:
+            raise ValueError(f"duplicate check name {check.name!r}")
+        _REGISTRY[check.name] = check
+        _ASSIGNMENT[check.name] = assignment
+
+
+def assignment_of(name: str) -> str:
+    """The assignment id a check belongs to (its reference lives in ``solutions.<id>``)."""
+    get_check(name)
+    return _ASSIGNMENT[name]
+
+
+def _load_all() -> None:
+    # Import the per-assignment modules for their registrations. Keep these imports
+    # light (numpy only) so that probing costs nothing at kernel start.
+    from graders.cases import w1_broadcasting, w2_gradient_descent  # noqa: F401
+
+
+def get_check(name: str) -> Check:
+    """Look a check up by name; KeyError with a clear message when unknown."""
+    if not _REGISTRY:
+        _load_all()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown hidden check {name!r}") from None
+
+
+def all_checks() -> dict[str, Check]:
+    """Every registered check by name."""
+    if not _REGISTRY:
+        _load_all()
+    return dict(_REGISTRY)

@@ -1,0 +1,64 @@
+"""Public checks: the student's instant feedback in the visible test cells.
+
+They run in the student's kernel and take well under a second. Each check looks at the
+type, then the shape, then the values, and fails with a message that names the check, the
+expected and received values (abridged), the tolerance and a hint. They decide no grade:
+grades come from the hidden checks judged on the trusted side (:mod:`graders.judge`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graders.compare import compare, describe_type
+
+
+class CheckFailed(AssertionError):
+    """A public test failed; the message says what, where and why."""
+
+
+def _fail(name: str, problems: list[str], hint: str) -> None:
+    lines = [f"{name}: {problems[0]}"] + [f"  {p}" for p in problems[1:4]]
+    if hint:
+        lines.append(f"Hint: {hint}")
+    raise CheckFailed("\n".join(lines))
+
+
+def check_type(name: str, got: Any, types: type | tuple[type, ...], hint: str = "") -> None:
+    """Fail unless ``got`` is an instance of ``types``."""
+    if not isinstance(got, types):
+        wanted = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        _fail(name, [f"expected a {wanted}, got {describe_type(got)}"], hint)
+
+
+def check_shape(name: str, got: Any, shape: tuple[int, ...], hint: str = "") -> None:
+    """Fail unless ``got`` has a ``.shape`` equal to ``shape``."""
+    actual = getattr(got, "shape", None)
+    if actual is None:
+        _fail(name, [f"expected an array of shape {shape}, got {describe_type(got)}"], hint)
+    if tuple(actual) != tuple(shape):
+        _fail(name, [f"shape {tuple(actual)}, expected {tuple(shape)}"], hint)
+
+
+def check_value(
+    name: str,
+    got: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    hint: str = "",
+) -> None:
+    """Fail unless ``got`` matches ``expected``: same structure, same shapes, close values.
+
+    Works on numbers, arrays, and tuples, lists or dicts of them (see
+    :func:`graders.compare.compare` for the rules).
+    """
+    problems = compare(got, expected, rtol=rtol, atol=atol, path="result")
+    if problems:
+        _fail(name, problems, hint)
+
+
+def all_passed(name: str) -> None:
+    """Print the closing line of a public test cell."""
+    print(f"{name}: all public tests passed.")

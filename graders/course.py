@@ -1,0 +1,187 @@
+"""The instructor's course operations, thin over nbgrader's Python API.
+
+Each function takes the course root (the folder holding ``nbgrader_config.py``) so that
+tests and the demo can work on a copy of the course in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+ASSIGNMENTS = ("w1_broadcasting", "w2_gradient_descent")
+
+
+class CourseError(RuntimeError):
+    """An instructor-facing error, in plain words."""
+
+
+@dataclass
+class GradeResult:
+    """The outcome of autograding one student's submission of one assignment."""
+
+    student: str
+    assignment: str
+    ok: bool
+    skipped: bool = False
+    error: str = ""
+    scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def load_config(root: Path) -> Config:
+    """The course's nbgrader configuration, read from ``root/nbgrader_config.py``."""
+    root = Path(root).resolve()
+    if not (root / "nbgrader_config.py").is_file():
+        raise CourseError(f"{root} is not a course folder: nbgrader_config.py is missing")
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = "sqlite:///" + str(root / "gradebook.db")
+    return config
+
+
+def api(root: Path, **overrides: Any):
+    """An ``nbgrader.apps.NbGraderAPI`` for the course at ``root``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = load_config(root)
+    for section, values in overrides.items():
+        for key, value in values.items():
+            config[section][key] = value
+    coursedir = CourseDirectory(config=config)
+    return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def assignments_in(root: Path) -> list[str]:
+    """Assignment ids found in ``root/source``."""
+    source = Path(root) / "source"
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def release(root: Path, assignments: Iterable[str] | None = None) -> list[Path]:
+    """Generate ``release/<assignment>/`` from ``source/`` with nbgrader; return the folders.
+
+    Also records the assignments in the gradebook, which autograding needs.
+    """
+    root = Path(root).resolve()
+    out = []
+    for assignment in assignments or assignments_in(root):
+        result = api(root).generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise CourseError(f"could not release {assignment}:\n{result.get('log', '')}\n"
+                              f"{result.get('error', '')}")
+        out.append(root / "release" / assignment)
+    return out
+
+
+def submitted_students(root: Path, assignment: str) -> list[str]:
+    """Students with a folder ``submitted/<student>/<assignment>``."""
+    submitted = Path(root) / "submitted"
+    if not submitted.is_dir():
+        return []
+    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+
+
+def cell_scores(root: Path, assignment: str, student: str) -> dict[str, tuple[float, float]]:
+    """``grade_id -> (score, max_score)`` for one submission, read from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    root = Path(root).resolve()
+    out: dict[str, tuple[float, float]] = {}
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return out
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                if grade.max_score:
+                    out[grade.name] = (float(grade.score), float(grade.max_score))
+    return out
+
+
+def autograde(
+    root: Path,
+    assignment: str,
+    students: Iterable[str] | None = None,
+    *,
+    force: bool = False,
+    progress: bool = True,
+) -> list[GradeResult]:
+    """Autograde submissions with nbgrader (the judge runs inside its pipeline).
+
+    Resumable: a submission already autograded and not newer is skipped unless ``force``.
+    One failed submission never stops the batch; its error is in its result.
+    """
+    from tqdm import tqdm
+
+    root = Path(root).resolve()
+    if not (root / "gradebook.db").exists() or not (root / "release" / assignment).is_dir():
+        raise CourseError(f"{assignment} has not been released yet: run `dlgrade release` first")
+    students = list(students) if students is not None else submitted_students(root, assignment)
+    results = []
+    bar = tqdm(students, desc=f"autograde {assignment}", unit="nb", disable=not progress)
+    for student in bar:
+        bar.set_postfix_str(student)
+        done = root / "autograded" / student / assignment
+        if done.is_dir() and not force and _is_up_to_date(root, assignment, student):
+            results.append(GradeResult(student, assignment, ok=True, skipped=True,
+                                       scores=cell_scores(root, assignment, student)))
+            continue
+        outcome = api(root).autograde(assignment, student, force=True, create=True)
+        error = "" if outcome["success"] else _last_error(outcome)
+        results.append(GradeResult(student, assignment, ok=bool(outcome["success"]), error=error,
+                                   scores=cell_scores(root, assignment, student)))
+    return results
+
+
+def _is_up_to_date(root: Path, assignment: str, student: str) -> bool:
+    """Whether every autograded notebook is newer than every submitted file."""
+    submitted = [p.stat().st_mtime for p in (root / "submitted" / student / assignment).rglob("*")
+                 if p.is_file()]
+    graded = [p.stat().st_mtime for p in (root / "autograded" / student / assignment).glob("*.ipynb")]
+    return bool(graded) and max(submitted, default=0.0) <= min(graded)
+
+
+def _last_error(outcome: dict[str, Any]) -> str:
+    text = (outcome.get("error") or "") + "\n" + (outcome.get("log") or "")
+    lines = [ln for ln in text.splitlines() if "ERROR" in ln or "Error" in ln]
+    return (lines[-1] if lines else text.strip().splitlines()[-1] if text.strip() else "failed")[:500]
+
+
+def copy_course(root: Path, dest: Path) -> Path:
+    """Copy what a course needs (config, source, solutions, release) into ``dest``."""
+    root, dest = Path(root).resolve(), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    for name in ("source", "solutions", "release"):
+        if (root / name).is_dir():
+            shutil.copytree(root / name, dest / name, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return dest
+
+
+def submit(root: Path, student: str, assignment: str, notebooks: dict[str, Any]) -> Path:
+    """Place a submission in ``submitted/<student>/<assignment>/``.
+
+    ``notebooks`` maps file names to a notebook dict, text or bytes (bytes and text are
+    written as they are, so broken files can be submitted too).
+    """
+    folder = Path(root) / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in notebooks.items():
+        path = folder / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_text(json.dumps(content, indent=1), encoding="utf-8")
+    return folder

@@ -1,0 +1,267 @@
+"""The trusted side: decide every graded test cell from values it computes itself.
+
+Runs in the grading process, never in the student's kernel. For each graded test cell it
+reads the names of the hidden checks from the cell's own source (restored from the
+gradebook by nbgrader, so the student cannot change it), regenerates each check's inputs,
+runs the reference from ``solutions/<assignment>.py`` and compares with the record the
+kernel emitted in that cell. The cell's outputs are then rewritten by the trusted side, so
+nothing the kernel printed, raised or displayed can turn a failing cell into a passing one.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from graders.cases import Check, assignment_of, get_check
+from graders.compare import compare
+from graders.encoding import RECORD_MIME, EncodingError, decode
+
+PROBE_FUNCTION = "probe"
+MAX_PROBLEMS_SHOWN = 4
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one hidden check."""
+
+    name: str
+    passed: bool
+    problems: list[str] = field(default_factory=list)
+    hint: str = ""
+
+
+@dataclass
+class CellVerdict:
+    """The verdict on one graded test cell: it passes only if every check passed."""
+
+    grade_id: str
+    results: list[CheckResult]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems and all(r.passed for r in self.results)
+
+    def message(self) -> str:
+        """A plain-words account of what failed, for the student's feedback."""
+        lines = list(self.problems)
+        for r in self.results:
+            if r.passed:
+                continue
+            lines.append(f"Hidden check '{r.name}' failed:")
+            lines += [f"  - {p}" for p in r.problems[:MAX_PROBLEMS_SHOWN]]
+            if len(r.problems) > MAX_PROBLEMS_SHOWN:
+                lines.append(f"  - ... and {len(r.problems) - MAX_PROBLEMS_SHOWN} more")
+            if r.hint:
+                lines.append(f"  Hint: {r.hint}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- references
+
+_MODULES: dict[Path, ModuleType] = {}
+_REFERENCE_CACHE: dict[tuple[Path, str], list[Any]] = {}
+
+
+def load_reference(assignment: str, solutions_dir: Path) -> ModuleType:
+    """Import ``solutions_dir/<assignment>.py`` by path (not from the student's sys.path)."""
+    path = (solutions_dir / f"{assignment}.py").resolve()
+    if path not in _MODULES:
+        if not path.is_file():
+            raise FileNotFoundError(f"no reference solutions at {path}")
+        spec = importlib.util.spec_from_file_location(f"_dlgrade_reference_{assignment}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _MODULES[path] = module
+    return _MODULES[path]
+
+
+def reference_outputs(check: Check, module: ModuleType) -> list[Any]:
+    """The reference's outputs on every case of ``check`` (cached per process)."""
+    key = (Path(module.__file__ or "").resolve(), check.name)
+    if key not in _REFERENCE_CACHE:
+        functions = [getattr(module, f) for f in check.functions]
+        _REFERENCE_CACHE[key] = [check.run_case(case, functions) for case in check.cases()]
+    return _REFERENCE_CACHE[key]
+
+
+# ---------------------------------------------------------------------------- judging
+
+
+def probe_calls(source: str) -> list[str]:
+    """Names of the hidden checks a test cell's source calls, in order.
+
+    Only calls written ``probe("<name>", ...)`` with a string literal count. Raises
+    ValueError when the source is not valid Python (IPython magics are blanked first).
+    """
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError as exc:
+        raise ValueError(f"test cell is not valid Python: {exc}") from exc
+    names = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == PROBE_FUNCTION
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.append((node.lineno, node.col_offset, node.args[0].value))
+    return [name for _, _, name in sorted(names)]
+
+
+def judge_record(check: Check, record: Any, module: ModuleType) -> CheckResult:
+    """Compare one kernel record (raw JSON data) with the reference on the trusted side."""
+    result = CheckResult(check.name, passed=False, hint=check.hint)
+    cases = check.cases()
+    if not isinstance(record, dict) or record.get("check") != check.name:
+        result.problems.append("the recorded result is malformed")
+        return result
+    entries = record.get("cases")
+    if not isinstance(entries, list) or len(entries) != len(cases):
+        result.problems.append(f"expected results for {len(cases)} cases in the record")
+        return result
+    expected_all = reference_outputs(check, module)
+    for i, (case, entry, expected) in enumerate(zip(cases, entries, expected_all, strict=True)):
+        if not isinstance(entry, dict) or not entry.get("ok"):
+            error = entry.get("error") if isinstance(entry, dict) else None
+            result.problems.append(f"case {i}: raised {str(error)[:300] or 'an error'}")
+            continue
+        try:
+            got = decode(entry.get("out"))
+        except EncodingError as exc:
+            result.problems.append(f"case {i}: unreadable result ({exc})")
+            continue
+        if check.compare_values:
+            result.problems += compare(got, expected, rtol=check.rtol, atol=check.atol,
+                                       path=f"case {i}")
+        if check.verify is not None:
+            try:
+                result.problems += [f"case {i}: {p}" for p in check.verify(got, expected, case, module)]
+            except Exception as exc:  # noqa: BLE001 - a bad student value must fail, not crash
+                result.problems.append(f"case {i}: result could not be verified ({type(exc).__name__}: {exc})")
+    result.passed = not result.problems
+    return result
+
+
+def find_records(outputs: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Records in a cell's display outputs, grouped by the check name they claim."""
+    found: dict[str, list[Any]] = {}
+    for out in outputs:
+        if out.get("output_type") != "display_data":
+            continue
+        data = out.get("data", {}).get(RECORD_MIME)
+        if data is None:
+            continue
+        if isinstance(data, str):  # some writers store JSON MIME data as text
+            try:
+                data = json.loads(data)
+            except ValueError:
+                continue
+        name = data.get("check") if isinstance(data, dict) else None
+        found.setdefault(str(name), []).append(data)
+    return found
+
+
+def judge_cell(
+    grade_id: str,
+    source: str,
+    outputs: list[dict[str, Any]],
+    assignment: str,
+    solutions_dir: Path,
+    context_problems: list[str] | None = None,
+) -> CellVerdict:
+    """Decide one graded test cell.
+
+    ``outputs`` are the kernel's outputs for the cell; ``context_problems`` are
+    notebook-level problems (unreadable file, dead kernel) that explain missing records.
+    """
+    verdict = CellVerdict(grade_id, results=[])
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if errors:
+        first = errors[0]
+        verdict.problems.append(
+            f"The cell raised {first.get('ename', 'an error')}: {str(first.get('evalue', ''))[:300]}"
+        )
+    try:
+        names = probe_calls(source)
+    except ValueError as exc:
+        verdict.problems.append(str(exc))
+        return verdict
+    if not names:
+        verdict.problems.append(
+            f"Graded cell '{grade_id}' has no hidden check, so it cannot be judged "
+            "(an instructor's error: every graded test cell must call probe)."
+        )
+        return verdict
+    records = find_records(outputs)
+    try:
+        module = load_reference(assignment, solutions_dir)
+    except Exception as exc:  # noqa: BLE001
+        verdict.problems.append(f"The reference solutions could not be loaded: {exc}")
+        return verdict
+    for name in names:
+        try:
+            check = get_check(name)
+            owner = assignment_of(name)
+        except KeyError as exc:
+            verdict.results.append(CheckResult(name, False, [str(exc)]))
+            continue
+        if owner != assignment:
+            verdict.results.append(CheckResult(name, False, [f"check belongs to {owner}"]))
+            continue
+        found = records.get(name, [])
+        if not found:
+            reason = "no result was recorded (the cell stopped before the check ran)"
+            verdict.results.append(CheckResult(name, False, [reason], check.hint))
+        elif len(found) > 1 or names.count(name) > 1:
+            verdict.results.append(CheckResult(name, False, ["more than one result was recorded"]))
+        else:
+            verdict.results.append(judge_record(check, found[0], module))
+    if context_problems and not verdict.passed:
+        verdict.problems = list(context_problems) + verdict.problems
+    return verdict
+
+
+def rewrite_outputs(outputs: list[dict[str, Any]], verdict: CellVerdict) -> list[dict[str, Any]]:
+    """The outputs the gradebook sees for a judged cell, written by the trusted side.
+
+    Kept: stdout text and rich displays (for feedback), the kernel's own errors. Dropped:
+    stderr (noise must not cost points), ``execute_result`` (nbgrader would read a number
+    there as a partial grade) and records. Appended: the verdict, as text when the cell
+    passes, as an error output when it fails.
+    """
+    kept = []
+    for out in outputs:
+        kind = out.get("output_type")
+        if kind == "stream" and out.get("name") == "stdout":
+            kept.append(out)
+        elif kind == "display_data":
+            data = {k: v for k, v in out.get("data", {}).items() if k != RECORD_MIME}
+            if data:
+                kept.append({**out, "data": data})
+        elif kind == "error":
+            kept.append(out)
+    names = ", ".join(r.name for r in verdict.results)
+    if verdict.passed:
+        kept.append({"output_type": "stream", "name": "stdout",
+                     "text": f"Hidden checks passed: {names}\n"})
+    else:
+        message = verdict.message()
+        kept.append({
+            "output_type": "error",
+            "ename": "HiddenCheckFailed",
+            "evalue": message.splitlines()[0] if message else "hidden checks failed",
+            "traceback": ["HiddenCheckFailed: the trusted grader rejected this cell.", *message.splitlines()],
+        })
+    return kept

@@ -1,0 +1,56 @@
+"""Kernel-side probe: run a hidden check's cases on the student's functions and report.
+
+A hidden-test cell calls ``probe("softmax_values", softmax)``. The probe builds the check's
+inputs, calls the student's function on each, and emits the outputs as one display output
+of MIME type :data:`graders.encoding.RECORD_MIME`. It decides nothing: the judge, on the
+trusted side, regenerates the inputs, computes reference outputs and compares. Whatever
+happens here (a patched probe, a faked record) can only make a check fail.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from graders.cases import get_check
+from graders.encoding import RECORD_MIME, EncodingError, encode
+
+RECORD_VERSION = 1
+
+
+def _error_text(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if frames:
+        last = frames[-1]
+        where = f" (line {last.lineno}: {(last.line or '').strip()[:80]})"
+    return f"{type(exc).__name__}: {exc}{where}"[:600]
+
+
+def collect(name: str, *functions: Callable[..., Any]) -> dict[str, Any]:
+    """Run every case of check ``name`` on ``functions`` and return the record (plain data)."""
+    check = get_check(name)
+    results: list[dict[str, Any]] = []
+    for case in check.cases():
+        try:
+            out = check.run_case(case, functions)
+            results.append({"ok": True, "out": encode(out)})
+        except EncodingError as exc:
+            results.append({"ok": False, "error": f"the result is not plain data: {exc}"})
+        except Exception as exc:  # noqa: BLE001 - a student's error is a result
+            results.append({"ok": False, "error": _error_text(exc)})
+    return {"v": RECORD_VERSION, "check": name, "cases": results}
+
+
+def probe(name: str, *functions: Callable[..., Any]) -> None:
+    """Run hidden check ``name`` on the given functions and emit its record for the judge."""
+    from IPython.display import display
+
+    record = collect(name, *functions)
+    n_err = sum(1 for r in record["cases"] if not r["ok"])
+    summary = f"Hidden check '{name}': {len(record['cases'])} cases recorded"
+    if n_err:
+        summary += f", {n_err} raised an error (first: {next(r['error'] for r in record['cases'] if not r['ok'])})"
+    summary += "; they are judged when the notebook is graded."
+    display({"text/plain": summary, RECORD_MIME: record}, raw=True)
