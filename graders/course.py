@@ -7,7 +7,9 @@ tests and the demo can work on a copy of the course in a temporary folder.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,13 @@ class GradeResult:
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
+def ensure_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` and kernels by name: put this Python's bin folder first."""
+    bindir = os.path.dirname(sys.executable)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 def load_config(root: Path) -> Config:
     """The course's nbgrader configuration, read from ``root/nbgrader_config.py``."""
     root = Path(root).resolve()
@@ -51,6 +60,7 @@ def api(root: Path, **overrides: Any):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    ensure_tools_on_path()
     config = load_config(root)
     for section, values in overrides.items():
         for key, value in values.items():
@@ -156,12 +166,14 @@ def _last_error(outcome: dict[str, Any]) -> str:
     return (lines[-1] if lines else text.strip().splitlines()[-1] if text.strip() else "failed")[:500]
 
 
-def copy_course(root: Path, dest: Path) -> Path:
-    """Copy what a course needs (config, source, solutions, release) into ``dest``."""
+def copy_course(
+    root: Path, dest: Path, include: Iterable[str] = ("source", "solutions", "release")
+) -> Path:
+    """Copy the course's config and the folders in ``include`` into ``dest``."""
     root, dest = Path(root).resolve(), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    for name in ("source", "solutions", "release"):
+    for name in include:
         if (root / name).is_dir():
             shutil.copytree(root / name, dest / name, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))

@@ -1,0 +1,136 @@
+"""``dlgrade``: the instructor's command line, a thin layer over plain functions.
+
+    dlgrade release [ASSIGNMENT ...]          generate release/ from source/ with nbgrader
+    dlgrade autograde ASSIGNMENT [--student S] [--force]
+    dlgrade export [--csv FILE] [--gradescope DIR]
+    dlgrade report [--out FILE]
+    dlgrade validate                          reference full marks, blank zero, mutants, release
+    dlgrade demo [--out DIR] [--students N]   a simulated class graded end to end
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from graders import course
+
+
+def _course_root(args: argparse.Namespace) -> Path:
+    return Path(args.course).resolve()
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    folders = course.release(_course_root(args), args.assignments or None)
+    for folder in folders:
+        print(f"released {folder}")
+    return 0
+
+
+def cmd_autograde(args: argparse.Namespace) -> int:
+    results = course.autograde(_course_root(args), args.assignment, args.student or None,
+                               force=args.force)
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        total = sum(s for s, _ in r.scores.values())
+        possible = sum(m for _, m in r.scores.values())
+        state = "skipped (up to date)" if r.skipped else ("graded" if r.ok else f"FAILED: {r.error}")
+        print(f"{r.student:>16}  {total:5.1f} / {possible:5.1f}  {state}")
+    print(f"{len(results)} submissions, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from graders import export
+
+    root = _course_root(args)
+    db_url = "sqlite:///" + str(root / "gradebook.db")
+    csv_path = export.export_csv(db_url, Path(args.csv))
+    print(f"grades CSV: {csv_path}")
+    if args.gradescope:
+        for assignment in args.assignment or course.assignments_in(root):
+            paths = export.export_gradescope(db_url, root / "autograded", Path(args.gradescope),
+                                             assignment)
+            print(f"Gradescope results for {assignment}: {len(paths)} files in {args.gradescope}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from graders import report
+
+    root = _course_root(args)
+    path = report.build_report("sqlite:///" + str(root / "gradebook.db"), Path(args.out),
+                               root / "autograded")
+    print(f"report: {path}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from graders import validate
+
+    problems = validate.validate(_course_root(args))
+    for p in problems:
+        print(f"FAIL {p}")
+    print("validate: " + ("all checks passed" if not problems else f"{len(problems)} problems"))
+    return 1 if problems else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from graders import demo
+
+    demo.run_demo(_course_root(args), Path(args.out), n_students=args.students)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``dlgrade``."""
+    parser = argparse.ArgumentParser(prog="dlgrade", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--course", default=os.environ.get("DLGRADE_COURSE", "."),
+                        help="course folder holding nbgrader_config.py (default: .)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="generate release/ from source/")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("autograde", help="grade submitted/<student>/<assignment>")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--force", action="store_true", help="regrade even if up to date")
+    p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("export", help="grades as CSV and Gradescope results JSON")
+    p.add_argument("--csv", default="grades.csv")
+    p.add_argument("--gradescope", metavar="DIR", help="also write Gradescope results here")
+    p.add_argument("--assignment", action="append")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="an HTML page of scores and per-question pass rates")
+    p.add_argument("--out", default="report.html")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("validate", help="the course's own checks (see DESIGN.md section 6)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("demo", help="grade a simulated class end to end")
+    p.add_argument("--out", default="demo-output")
+    p.add_argument("--students", type=int, default=12)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; errors are reported in plain words, without a traceback."""
+    args = build_parser().parse_args(argv)
+    course.ensure_tools_on_path()
+    try:
+        return args.func(args)
+    except course.CourseError as exc:
+        print(f"dlgrade: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The course's own checks (DESIGN.md section 6), as plain functions returning problems.
+
+``dlgrade validate`` runs them all; the test suite calls them one by one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from graders import course, submissions
+
+SECRET_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
+                  "### END HIDDEN TESTS", "probe(", "import solutions", "from solutions")
+
+
+def _notebook_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def stale_release_problems(root: Path) -> list[str]:
+    """Problems when ``release/`` differs from what nbgrader generates from ``source/`` now."""
+    root = Path(root).resolve()
+    problems = []
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = course.copy_course(root, Path(tmp) / "course", include=("source", "solutions"))
+        course.release(copy)
+        fresh = {p.relative_to(copy / "release") for p in (copy / "release").rglob("*") if p.is_file()}
+        committed = {p.relative_to(root / "release") for p in (root / "release").rglob("*")
+                     if p.is_file()} if (root / "release").is_dir() else set()
+        for rel in sorted(fresh - committed):
+            problems.append(f"release/{rel} is missing: run `dlgrade release`")
+        for rel in sorted(committed - fresh):
+            problems.append(f"release/{rel} has no source any more: run `dlgrade release`")
+        for rel in sorted(fresh & committed):
+            a, b = copy / "release" / rel, root / "release" / rel
+            same = (_notebook_json(a) == _notebook_json(b)) if rel.suffix == ".ipynb" else (
+                a.read_bytes() == b.read_bytes())
+            if not same:
+                problems.append(f"release/{rel} is stale: run `dlgrade release`")
+    return problems
+
+
+def leak_problems(root: Path) -> list[str]:
+    """Problems when a released file holds solution code, hidden tests or outputs."""
+    root = Path(root).resolve()
+    problems = []
+    for source_path in sorted((root / "source").glob("*/*.ipynb")):
+        assignment = source_path.parent.name
+        release_path = root / "release" / assignment / source_path.name
+        if not release_path.exists():
+            problems.append(f"{release_path} is missing")
+            continue
+        text = release_path.read_text(encoding="utf-8")
+        for marker in SECRET_MARKERS:
+            if marker in text:
+                problems.append(f"{release_path.name}: contains {marker!r}")
+        released = submissions.read(release_path)
+        for cell in released.cells:
+            if cell.cell_type == "code" and cell.get("outputs"):
+                problems.append(f"{release_path.name}: cell {submissions.grade_id(cell)} has outputs")
+        source = submissions.read(source_path)
+        for cell in source.cells:
+            if not submissions.is_solution_cell(cell):
+                continue
+            for line in _solution_lines(cell.source):
+                if line in text:
+                    problems.append(f"{release_path.name}: solution line {line!r} is released")
+    return problems
+
+
+def _solution_lines(source: str) -> list[str]:
+    """The substantive lines between the solution markers of a source cell."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped == "### BEGIN SOLUTION":
+            inside = True
+        elif stripped == "### END SOLUTION":
+            inside = False
+        elif inside and len(stripped) > 12 and not stripped.startswith("#"):
+            lines.append(stripped)
+    return lines
+
+
+def mutant_problems(root: Path) -> list[str]:
+    """Problems when a mutant escapes the hidden checks or a valid variant is rejected."""
+    root = Path(root).resolve()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from tests.mutants import judge_impl
+
+    problems = []
+    for path in sorted((root / "tests" / "mutants").glob("w*.py")):
+        module = importlib.import_module(f"tests.mutants.{path.stem}")
+        for impl in module.IMPLEMENTATIONS:
+            results = judge_impl(module.ASSIGNMENT, impl)
+            if not results:
+                problems.append(f"{impl.function} ({impl.label}): no hidden check calls it")
+            elif impl.valid and not all(r.passed for r in results):
+                failed = [r for r in results if not r.passed]
+                problems.append(f"valid variant {impl.function} ({impl.label}) rejected: "
+                                f"{failed[0].name}: {failed[0].problems[:1]}")
+            elif not impl.valid and all(r.passed for r in results):
+                problems.append(f"mutant {impl.function} ({impl.label}) not caught")
+    return problems
+
+
+def pipeline_problems(root: Path, progress: bool = False) -> list[str]:
+    """Problems when, through real nbgrader autograding, the reference does not earn full
+    marks or the blank release does not earn zero on every graded cell."""
+    root = Path(root).resolve()
+    problems = []
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = course.copy_course(root, Path(tmp) / "course")
+        course.release(copy)
+        for assignment in course.assignments_in(copy):
+            for source_path in sorted((copy / "source" / assignment).glob("*.ipynb")):
+                release_nb = submissions.read(copy / "release" / assignment / source_path.name)
+                reference = submissions.with_reference_answers(submissions.read(source_path),
+                                                               release_nb)
+                course.submit(copy, "reference", assignment,
+                              {source_path.name: submissions.to_json(reference)})
+                course.submit(copy, "blank", assignment,
+                              {source_path.name: submissions.to_json(release_nb)})
+            for result in course.autograde(copy, assignment, progress=progress):
+                if not result.ok or not result.scores:
+                    problems.append(f"{assignment}/{result.student}: not graded ({result.error})")
+                    continue
+                for grade_id, (score, max_score) in result.scores.items():
+                    wanted = max_score if result.student == "reference" else 0.0
+                    if score != wanted:
+                        problems.append(f"{assignment}/{result.student}: {grade_id} scored "
+                                        f"{score} of {max_score}, expected {wanted}")
+    return problems
+
+
+def validate(root: Path) -> list[str]:
+    """Every check: release up to date and secret-free, test power, the pipeline."""
+    problems = []
+    for name, check in [("release", stale_release_problems), ("leaks", leak_problems),
+                        ("mutants", mutant_problems), ("pipeline", pipeline_problems)]:
+        print(f"validate: {name} ...", flush=True)
+        problems += [f"[{name}] {p}" for p in check(root)]
+    return problems

@@ -1,0 +1,109 @@
+"""The course's files: clean source notebooks, consistent grading metadata, a fresh and
+secret-free release, and a student package without answers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from graders import submissions, validate
+from graders.cases import all_checks, assignment_of
+from graders.judge import probe_calls
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "source").glob("*/*.ipynb"))
+POINTS_IN_HEADING = re.compile(r"^#+ .*\((\d+(?:\.\d+)?) points?\)", re.MULTILINE)
+GRADE_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+ALLOWED_NOTEBOOK_METADATA = {"kernelspec", "language_info"}
+ALLOWED_CELL_METADATA = {"nbgrader", "deletable", "editable", "tags"}
+
+
+def test_there_are_source_notebooks():
+    assert [p.parent.name for p in SOURCES] == ["w1_broadcasting", "w2_gradient_descent"]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
+def test_source_notebooks_have_no_outputs_and_clean_metadata(path):
+    nb = submissions.read(path)
+    assert set(nb.metadata) <= ALLOWED_NOTEBOOK_METADATA
+    for cell in nb.cells:
+        assert set(cell.metadata) <= ALLOWED_CELL_METADATA, cell.metadata
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
+def test_grade_ids_are_unique_and_read_function_what(path):
+    ids = [submissions.grade_id(c) for c in submissions.read(path).cells]
+    ids = [i for i in ids if i]
+    assert len(ids) == len(set(ids))
+    assert [i for i in ids if not GRADE_ID.match(i)] == []
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
+def test_heading_points_agree_with_metadata_points(path):
+    nb = submissions.read(path)
+    sections: list[tuple[str, float, float]] = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = POINTS_IN_HEADING.search(cell.source)
+            if match:
+                sections.append((cell.source.splitlines()[0], float(match.group(1)), 0.0))
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            assert sections, f"graded cell {meta['grade_id']} comes before any heading with points"
+            title, said, total = sections[-1]
+            sections[-1] = (title, said, total + float(meta["points"]))
+    assert sections
+    assert [s for s in sections if s[1] != s[2]] == []
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
+def test_every_graded_test_cell_is_judged_by_hidden_checks_of_its_assignment(path):
+    assignment = path.parent.name
+    probed = set()
+    for cell in submissions.read(path).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade") or meta.get("solution"):
+            continue
+        hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)
+        assert len(hidden) == 2, f"{meta['grade_id']} has no hidden tests"
+        names = probe_calls(cell.source)
+        assert names and set(probe_calls(hidden[1])) == set(names), meta["grade_id"]
+        assert all(assignment_of(n) == assignment for n in names)
+        probed.update(names)
+    registered = {n for n in all_checks() if assignment_of(n) == assignment}
+    assert registered - probed == set(), "checks registered but never probed"
+
+
+def test_release_is_up_to_date_with_source():
+    assert validate.stale_release_problems(ROOT) == []
+
+
+def test_release_holds_no_solutions_hidden_tests_or_outputs():
+    assert validate.leak_problems(ROOT) == []
+
+
+def test_the_leak_check_can_fail(tmp_path):
+    # A release made by copying the source (answers and hidden tests included) is caught.
+    (tmp_path / "source" / "w1_broadcasting").mkdir(parents=True)
+    (tmp_path / "release" / "w1_broadcasting").mkdir(parents=True)
+    src = ROOT / "source" / "w1_broadcasting" / "w1_broadcasting.ipynb"
+    for folder in ("source", "release"):
+        (tmp_path / folder / "w1_broadcasting" / src.name).write_bytes(src.read_bytes())
+    problems = validate.leak_problems(tmp_path)
+    assert any("BEGIN SOLUTION" in p for p in problems)
+    assert any("solution line" in p for p in problems)
+
+
+def test_student_package_holds_no_reference_code():
+    package_text = "\n".join(p.read_text() for p in (ROOT / "graders").rglob("*.py"))
+    leaked = []
+    for path in SOURCES:
+        for cell in submissions.read(path).cells:
+            if submissions.is_solution_cell(cell):
+                leaked += [ln for ln in validate._solution_lines(cell.source) if ln in package_text]
+    assert leaked == []
+    assert not re.search(r"^\s*(import|from) solutions\b", package_text, re.MULTILINE)
