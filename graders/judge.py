@@ -242,9 +242,13 @@ def rewrite_outputs(outputs: list[dict[str, Any]], verdict: CellVerdict) -> list
     passes, as an error output when it fails.
     """
     kept = []
+    stderr_lines = 0
     for out in outputs:
         kind = out.get("output_type")
-        if kind == "stream" and out.get("name") == "stdout":
+        if kind == "stream" and out.get("name") == "stderr":
+            text = out.get("text", "")
+            stderr_lines += len(("".join(text) if isinstance(text, list) else text).splitlines())
+        elif kind == "stream" and out.get("name") == "stdout":
             kept.append(out)
         elif kind == "display_data":
             data = {k: v for k, v in out.get("data", {}).items() if k != RECORD_MIME}
@@ -253,6 +257,10 @@ def rewrite_outputs(outputs: list[dict[str, Any]], verdict: CellVerdict) -> list
         elif kind == "error":
             kept.append(out)
     names = ", ".join(r.name for r in verdict.results)
+    if stderr_lines:
+        kept.append({"output_type": "stream", "name": "stdout",
+                     "text": f"({stderr_lines} lines on stderr, such as library warnings, "
+                             "were set aside; they do not count.)\n"})
     if verdict.passed:
         kept.append({"output_type": "stream", "name": "stdout",
                      "text": f"Hidden checks passed: {names}\n"})

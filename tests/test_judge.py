@@ -208,7 +208,8 @@ def test_rewritten_outputs_drop_stderr_partial_credit_and_records():
     verdict = judge_cell("sigmoid_values", "probe('sigmoid_values', sigmoid)", outputs,
                          "w1_broadcasting", SOLUTIONS)
     kinds = [(o["output_type"], o.get("name")) for o in rewrite_outputs(outputs, verdict)]
-    assert kinds == [("stream", "stdout"), ("stream", "stdout")]
+    assert kinds == [("stream", "stdout")] * 3
+    assert "1 lines on stderr" in rewrite_outputs(outputs, verdict)[1]["text"]
 
 
 def test_a_failing_cell_ends_in_an_error_output_even_if_the_kernel_claimed_points():

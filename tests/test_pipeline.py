@@ -1,0 +1,94 @@
+"""The grading pipeline end to end, through real `nbgrader autograde` runs (slow).
+
+A golden matrix of submissions per assignment is graded in one batch with plain
+`nbgrader autograde` (the judge wired in through nbgrader_config.py) and every graded cell
+must get exactly the expected score.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graders import course, golden
+
+ROOT = Path(__file__).resolve().parents[1]
+MATRIX = ("correct", "blank", "partly_wrong", "tamper", "tf_noise", "deleted_test_cell",
+          "not_json")
+ASSIGNMENTS = course.assignments_in(ROOT)
+
+pytestmark = pytest.mark.slow
+
+
+def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), *args],
+                          cwd=course_dir, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """A copy of the course with the golden matrix handed in and autograded once."""
+    copy = course.copy_course(ROOT, tmp_path_factory.mktemp("golden") / "course",
+                              include=("source", "solutions"))
+    runs = {}
+    for assignment in ASSIGNMENTS:
+        assert nbgrader(copy, "generate_assignment", assignment, "--force").returncode == 0
+        for kind in MATRIX:
+            course.submit(copy, kind, assignment, {
+                nb.name: golden.build(kind, ROOT, assignment, nb.name)
+                for nb in (copy / "source" / assignment).glob("*.ipynb")})
+        runs[assignment] = nbgrader(copy, "autograde", assignment, "--force")
+    return copy, runs
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_plain_nbgrader_completes_the_whole_batch(graded, assignment):
+    _, runs = graded
+    run = runs[assignment]
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
+@pytest.mark.parametrize("kind", MATRIX)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_golden_submission_gets_exactly_the_expected_cell_scores(graded, assignment, kind):
+    copy, _ = graded
+    for nb in sorted((copy / "source" / assignment).glob("*.ipynb")):
+        expected = golden.expected_scores(kind, ROOT, assignment, nb.name)
+        got = {g: s for g, (s, _) in course.cell_scores(copy, assignment, kind).items()}
+        assert got == expected
+
+
+def test_unreadable_and_tampering_submissions_get_clear_feedback(graded):
+    copy, _ = graded
+    assignment = ASSIGNMENTS[0]
+    broken = (copy / "autograded" / "not_json" / assignment / f"{assignment}.ipynb").read_text()
+    assert "could not be read" in broken
+    tamper = (copy / "autograded" / "tamper" / assignment / f"{assignment}.ipynb").read_text()
+    assert "HiddenCheckFailed" in tamper
+    submitted = (copy / "submitted" / "not_json" / assignment / f"{assignment}.ipynb").read_text()
+    assert "merge conflict" in submitted  # the submission itself is kept as it was
+
+
+def test_tensorflow_noise_reached_stderr_and_cost_nothing(graded):
+    copy, _ = graded
+    assignment = ASSIGNMENTS[0]
+    log = (copy / "autograded" / "tf_noise" / assignment / f"{assignment}.ipynb").read_text()
+    # The kernel wrote to stderr in a graded cell; the judge set it aside and passed the cell.
+    assert "lines on stderr" in log
+    assert '"name": "stderr"' not in log
+    assert "Hidden checks passed" in log
+
+
+def test_regrading_is_idempotent_and_keeps_other_grades(graded):
+    copy, _ = graded
+    assignment = ASSIGNMENTS[0]
+    before = {k: course.cell_scores(copy, assignment, k) for k in MATRIX}
+    run = nbgrader(copy, "autograde", assignment, "--force", "--student", "partly_wrong")
+    assert run.returncode == 0, run.stderr[-2000:]
+    after = {k: course.cell_scores(copy, assignment, k) for k in MATRIX}
+    assert after == before
