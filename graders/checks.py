@@ -27,7 +27,9 @@ def _fail(name: str, problems: list[str], hint: str) -> None:
 def check_type(name: str, got: Any, types: type | tuple[type, ...], hint: str = "") -> None:
     """Fail unless ``got`` is an instance of ``types``."""
     if not isinstance(got, types):
-        wanted = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        wanted = (
+            types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        )
         _fail(name, [f"expected a {wanted}, got {describe_type(got)}"], hint)
 
 

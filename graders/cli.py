@@ -1,11 +1,11 @@
 """``dlgrade``: the instructor's command line, a thin layer over plain functions.
 
-    dlgrade release [ASSIGNMENT ...]          generate release/ from source/ with nbgrader
-    dlgrade autograde ASSIGNMENT [--student S] [--force]
-    dlgrade export [--csv FILE] [--gradescope DIR]
-    dlgrade report [--out FILE]
-    dlgrade validate                          reference full marks, blank zero, mutants, release
-    dlgrade demo [--out DIR] [--students N]   a simulated class graded end to end
+dlgrade release [ASSIGNMENT ...]          generate release/ from source/ with nbgrader
+dlgrade autograde ASSIGNMENT [--student S] [--force]
+dlgrade export [--csv FILE] [--gradescope DIR]
+dlgrade report [--out FILE]
+dlgrade validate                          reference full marks, blank zero, mutants, release
+dlgrade demo [--out DIR] [--students N]   a simulated class graded end to end
 """
 
 from __future__ import annotations
@@ -30,13 +30,16 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_autograde(args: argparse.Namespace) -> int:
-    results = course.autograde(_course_root(args), args.assignment, args.student or None,
-                               force=args.force)
+    results = course.autograde(
+        _course_root(args), args.assignment, args.student or None, force=args.force
+    )
     failed = [r for r in results if not r.ok]
     for r in results:
         total = sum(s for s, _ in r.scores.values())
         possible = sum(m for _, m in r.scores.values())
-        state = "skipped (up to date)" if r.skipped else ("graded" if r.ok else f"FAILED: {r.error}")
+        state = (
+            "skipped (up to date)" if r.skipped else ("graded" if r.ok else f"FAILED: {r.error}")
+        )
         print(f"{r.student:>16}  {total:5.1f} / {possible:5.1f}  {state}")
     print(f"{len(results)} submissions, {len(failed)} failed")
     return 1 if failed else 0
@@ -51,8 +54,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"grades CSV: {csv_path}")
     if args.gradescope:
         for assignment in args.assignment or course.assignments_in(root):
-            paths = export.export_gradescope(db_url, root / "autograded", Path(args.gradescope),
-                                             assignment)
+            paths = export.export_gradescope(
+                db_url, root / "autograded", Path(args.gradescope), assignment
+            )
             print(f"Gradescope results for {assignment}: {len(paths)} files in {args.gradescope}")
     return 0
 
@@ -61,8 +65,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from graders import report
 
     root = _course_root(args)
-    path = report.build_report("sqlite:///" + str(root / "gradebook.db"), Path(args.out),
-                               root / "autograded")
+    path = report.build_report(
+        "sqlite:///" + str(root / "gradebook.db"), Path(args.out), root / "autograded"
+    )
     print(f"report: {path}")
     return 0
 
@@ -87,8 +92,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``dlgrade``."""
     parser = argparse.ArgumentParser(prog="dlgrade", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--course", default=os.environ.get("DLGRADE_COURSE", "."),
-                        help="course folder holding nbgrader_config.py (default: .)")
+    parser.add_argument(
+        "--course",
+        default=os.environ.get("DLGRADE_COURSE", "."),
+        help="course folder holding nbgrader_config.py (default: .)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="generate release/ from source/")

@@ -36,7 +36,9 @@ def describe_type(value: Any) -> str:
     return type(value).__name__
 
 
-def compare(got: Any, expected: Any, *, rtol: float, atol: float, path: str = "output") -> list[str]:
+def compare(
+    got: Any, expected: Any, *, rtol: float, atol: float, path: str = "output"
+) -> list[str]:
     """Compare ``got`` with ``expected``, recursively through tuples, lists and dicts.
 
     Numbers and arrays must have the same shape (a Python float and a 0-d array are the
@@ -54,7 +56,9 @@ def compare(got: Any, expected: Any, *, rtol: float, atol: float, path: str = "o
         return problems
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return [f"{path}: expected a dict with keys {sorted(expected)}, got {describe_type(got)}"]
+            return [
+                f"{path}: expected a dict with keys {sorted(expected)}, got {describe_type(got)}"
+            ]
         missing = [k for k in expected if k not in got]
         if missing:
             return [f"{path}: missing keys {missing}"]
@@ -91,7 +95,9 @@ def compare_arrays(got: Any, expected: Any, *, rtol: float, atol: float, path: s
     if not bad.any():
         return []
     n_bad = int(bad.sum())
-    idx = np.unravel_index(int(np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1))), g.shape)
+    idx = np.unravel_index(
+        int(np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1))), g.shape
+    )
     where = f" at index {tuple(int(i) for i in idx)}" if g.ndim else ""
     return [
         f"{path}: {n_bad} of {g.size} values differ{where}: "

@@ -85,8 +85,10 @@ def release(root: Path, assignments: Iterable[str] | None = None) -> list[Path]:
     for assignment in assignments or assignments_in(root):
         result = api(root).generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
-            raise CourseError(f"could not release {assignment}:\n{result.get('log', '')}\n"
-                              f"{result.get('error', '')}")
+            raise CourseError(
+                f"could not release {assignment}:\n{result.get('log', '')}\n"
+                f"{result.get('error', '')}"
+            )
         out.append(root / "release" / assignment)
     return out
 
@@ -142,28 +144,49 @@ def autograde(
         bar.set_postfix_str(student)
         done = root / "autograded" / student / assignment
         if done.is_dir() and not force and _is_up_to_date(root, assignment, student):
-            results.append(GradeResult(student, assignment, ok=True, skipped=True,
-                                       scores=cell_scores(root, assignment, student)))
+            results.append(
+                GradeResult(
+                    student,
+                    assignment,
+                    ok=True,
+                    skipped=True,
+                    scores=cell_scores(root, assignment, student),
+                )
+            )
             continue
         outcome = api(root).autograde(assignment, student, force=True, create=True)
         error = "" if outcome["success"] else _last_error(outcome)
-        results.append(GradeResult(student, assignment, ok=bool(outcome["success"]), error=error,
-                                   scores=cell_scores(root, assignment, student)))
+        results.append(
+            GradeResult(
+                student,
+                assignment,
+                ok=bool(outcome["success"]),
+                error=error,
+                scores=cell_scores(root, assignment, student),
+            )
+        )
     return results
 
 
 def _is_up_to_date(root: Path, assignment: str, student: str) -> bool:
     """Whether every autograded notebook is newer than every submitted file."""
-    submitted = [p.stat().st_mtime for p in (root / "submitted" / student / assignment).rglob("*")
-                 if p.is_file()]
-    graded = [p.stat().st_mtime for p in (root / "autograded" / student / assignment).glob("*.ipynb")]
+    submitted = [
+        p.stat().st_mtime
+        for p in (root / "submitted" / student / assignment).rglob("*")
+        if p.is_file()
+    ]
+    graded = [
+        p.stat().st_mtime for p in (root / "autograded" / student / assignment).glob("*.ipynb")
+    ]
     return bool(graded) and max(submitted, default=0.0) <= min(graded)
 
 
 def _last_error(outcome: dict[str, Any]) -> str:
     text = (outcome.get("error") or "") + "\n" + (outcome.get("log") or "")
     lines = [ln for ln in text.splitlines() if "ERROR" in ln or "Error" in ln]
-    return (lines[-1] if lines else text.strip().splitlines()[-1] if text.strip() else "failed")[:500]
+    return (lines[-1] if lines else text.strip().splitlines()[-1] if text.strip() else "failed")[
+        :500
+    ]
 
 
 def copy_course(
@@ -175,8 +198,12 @@ def copy_course(
     shutil.copy2(root / "nbgrader_config.py", dest / "nbgrader_config.py")
     for name in include:
         if (root / name).is_dir():
-            shutil.copytree(root / name, dest / name, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            shutil.copytree(
+                root / name,
+                dest / name,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+            )
     return dest
 
 

@@ -9,8 +9,20 @@ from pathlib import Path
 from graders import course, export, golden, report
 
 #: The mix of submissions in the simulated class, cycled over the students.
-CLASS_MIX = ("correct", "partly_wrong", "tamper", "correct", "blank", "tf_noise",
-             "deleted_test_cell", "half_done", "not_json", "correct", "partly_wrong", "correct")
+CLASS_MIX = (
+    "correct",
+    "partly_wrong",
+    "tamper",
+    "correct",
+    "blank",
+    "tf_noise",
+    "deleted_test_cell",
+    "half_done",
+    "not_json",
+    "correct",
+    "partly_wrong",
+    "correct",
+)
 MARKER = ".dlgrade-demo"
 
 
@@ -48,11 +60,15 @@ def run_demo(root: Path, out: Path, n_students: int = 12, progress: bool = True)
             student = f"student{i + 1:02d}"
             kind = CLASS_MIX[(i + 3 * a_index) % len(CLASS_MIX)]
             kinds[(student, assignment)] = kind
-            files = {nb.name: golden.build(kind, root, assignment, nb.name)
-                     for nb in sorted((copy / "source" / assignment).glob("*.ipynb"))}
+            files = {
+                nb.name: golden.build(kind, root, assignment, nb.name)
+                for nb in sorted((copy / "source" / assignment).glob("*.ipynb"))
+            }
             course.submit(copy, student, assignment, files)
-    print(f"[2/4] {n_students} students handed in: {', '.join(sorted(set(kinds.values())))}",
-          flush=True)
+    print(
+        f"[2/4] {n_students} students handed in: {', '.join(sorted(set(kinds.values())))}",
+        flush=True,
+    )
 
     print("[3/4] autograding with nbgrader and the trusted judge", flush=True)
     results = []
@@ -64,8 +80,9 @@ def run_demo(root: Path, out: Path, n_students: int = 12, progress: bool = True)
     grades_csv = export.export_csv(db_url, out / "grades.csv")
     for assignment in course.assignments_in(copy):
         export.export_gradescope(db_url, copy / "autograded", out / "gradescope", assignment)
-    page = report.build_report(db_url, out / "report.html", copy / "autograded",
-                               title="dlgrade demo class")
+    page = report.build_report(
+        db_url, out / "report.html", copy / "autograded", title="dlgrade demo class"
+    )
 
     print()
     print(f"{'student':<10} {'assignment':<22} {'submitted':<18} {'score':>12}  status")
@@ -73,8 +90,10 @@ def run_demo(root: Path, out: Path, n_students: int = 12, progress: bool = True)
         got = sum(s for s, _ in r.scores.values())
         possible = sum(m for _, m in r.scores.values())
         status = "graded" if r.ok else f"FAILED: {r.error}"
-        print(f"{r.student:<10} {r.assignment:<22} {kinds[(r.student, r.assignment)]:<18} "
-              f"{got:5.1f} / {possible:4.1f}  {status}")
+        print(
+            f"{r.student:<10} {r.assignment:<22} {kinds[(r.student, r.assignment)]:<18} "
+            f"{got:5.1f} / {possible:4.1f}  {status}"
+        )
     print()
     print(f"course folder:        {copy}")
     print(f"autograded notebooks: {copy / 'autograded'}")

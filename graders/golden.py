@@ -19,8 +19,16 @@ from graders import submissions
 from graders.cases import all_checks, assignment_of
 from graders.judge import probe_calls
 
-KINDS = ("correct", "blank", "partly_wrong", "tamper", "tf_noise", "deleted_test_cell",
-         "not_json", "half_done")
+KINDS = (
+    "correct",
+    "blank",
+    "partly_wrong",
+    "tamper",
+    "tf_noise",
+    "deleted_test_cell",
+    "not_json",
+    "half_done",
+)
 
 #: Functions made wrong in the "partly_wrong" and "tamper" submissions: no other graded
 #: function calls them, so exactly their own test cells must fail.
@@ -30,7 +38,7 @@ WRONG_FUNCTIONS = {
 }
 
 #: Correct code that makes TensorFlow write its log lines to stderr inside a test cell.
-TF_NOISE = '''
+TF_NOISE = """
 def _with_tensorflow(function):
     def wrapper(*args, **kwargs):
         import os
@@ -42,7 +50,7 @@ def _with_tensorflow(function):
         return function(*args, **kwargs)
     return wrapper
 {name} = _with_tensorflow({name})
-'''
+"""
 
 
 def implementations(root: Path, assignment: str) -> list[Any]:
@@ -92,28 +100,33 @@ def build(kind: str, root: Path, assignment: str, notebook: str) -> str | bytes:
     source_nb = submissions.read(root / "source" / assignment / notebook)
     release_nb = submissions.read(root / "release" / assignment / notebook)
     correct = submissions.with_reference_answers(source_nb, release_nb)
-    solution_ids = [submissions.grade_id(c) for c in correct.cells
-                    if submissions.is_solution_cell(c)]
+    solution_ids = [
+        submissions.grade_id(c) for c in correct.cells if submissions.is_solution_cell(c)
+    ]
     if kind == "correct":
         return submissions.to_json(correct)
     if kind == "blank":
         return submissions.to_json(release_nb)
     if kind == "not_json":
-        return submissions.to_json(correct)[: 400] + "\n<<<<<<< merge conflict\n"
+        return submissions.to_json(correct)[:400] + "\n<<<<<<< merge conflict\n"
     if kind == "deleted_test_cell":
         first_test = submissions.graded_test_ids(correct)[0]
         return submissions.to_json(submissions.delete_cell(correct, first_test))
     if kind == "half_done":
         nb = release_nb
         for cell_id in solution_ids[: len(solution_ids) // 2]:
-            nb = submissions.set_answer(nb, cell_id, next(
-                c.source for c in correct.cells if submissions.grade_id(c) == cell_id))
+            nb = submissions.set_answer(
+                nb,
+                cell_id,
+                next(c.source for c in correct.cells if submissions.grade_id(c) == cell_id),
+            )
         return submissions.to_json(nb)
     nb = correct
     if kind in ("partly_wrong", "tamper"):
         for function in WRONG_FUNCTIONS[assignment]:
-            nb = submissions.set_answer(nb, f"{function}_code",
-                                        impl_source(first_mutant(root, assignment, function)))
+            nb = submissions.set_answer(
+                nb, f"{function}_code", impl_source(first_mutant(root, assignment, function))
+            )
         if kind == "tamper":
             nb = submissions.append_to_answer(nb, solution_ids[0], submissions.TAMPER_CODE)
         return submissions.to_json(nb)
@@ -128,9 +141,11 @@ def build(kind: str, root: Path, assignment: str, notebook: str) -> str | bytes:
 def expected_scores(kind: str, root: Path, assignment: str, notebook: str) -> dict[str, float]:
     """The per-cell scores a submission of ``kind`` must earn: ``grade_id -> points``."""
     source_nb = submissions.read(Path(root) / "source" / assignment / notebook)
-    points = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
-              for c in source_nb.cells
-              if c.metadata.get("nbgrader", {}).get("grade")}
+    points = {
+        c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
+        for c in source_nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
     if kind in ("correct", "tf_noise", "deleted_test_cell"):
         return points
     if kind in ("blank", "not_json", "tamper"):

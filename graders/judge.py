@@ -48,6 +48,15 @@ class CellVerdict:
     def passed(self) -> bool:
         return not self.problems and all(r.passed for r in self.results)
 
+    def headline(self) -> str:
+        """One line naming the first thing that went wrong."""
+        if self.problems:
+            return self.problems[0][:240]
+        for r in self.results:
+            if not r.passed:
+                return f"hidden check '{r.name}': {r.problems[0] if r.problems else 'failed'}"[:240]
+        return ""
+
     def message(self) -> str:
         """A plain-words account of what failed, for the student's feedback."""
         lines = list(self.problems)
@@ -143,13 +152,18 @@ def judge_record(check: Check, record: Any, module: ModuleType) -> CheckResult:
             result.problems.append(f"case {i}: unreadable result ({exc})")
             continue
         if check.compare_values:
-            result.problems += compare(got, expected, rtol=check.rtol, atol=check.atol,
-                                       path=f"case {i}")
+            result.problems += compare(
+                got, expected, rtol=check.rtol, atol=check.atol, path=f"case {i}"
+            )
         if check.verify is not None:
             try:
-                result.problems += [f"case {i}: {p}" for p in check.verify(got, expected, case, module)]
+                result.problems += [
+                    f"case {i}: {p}" for p in check.verify(got, expected, case, module)
+                ]
             except Exception as exc:  # noqa: BLE001 - a bad student value must fail, not crash
-                result.problems.append(f"case {i}: result could not be verified ({type(exc).__name__}: {exc})")
+                result.problems.append(
+                    f"case {i}: result could not be verified ({type(exc).__name__}: {exc})"
+                )
     result.passed = not result.problems
     return result
 
@@ -191,7 +205,8 @@ def judge_cell(
     if errors:
         first = errors[0]
         verdict.problems.append(
-            f"The cell raised {first.get('ename', 'an error')}: {str(first.get('evalue', ''))[:300]}"
+            f"The cell raised {first.get('ename', 'an error')}: "
+            f"{str(first.get('evalue', ''))[:300]}"
         )
     try:
         names = probe_calls(source)
@@ -258,18 +273,29 @@ def rewrite_outputs(outputs: list[dict[str, Any]], verdict: CellVerdict) -> list
             kept.append(out)
     names = ", ".join(r.name for r in verdict.results)
     if stderr_lines:
-        kept.append({"output_type": "stream", "name": "stdout",
-                     "text": f"({stderr_lines} lines on stderr, such as library warnings, "
-                             "were set aside; they do not count.)\n"})
+        kept.append(
+            {
+                "output_type": "stream",
+                "name": "stdout",
+                "text": f"({stderr_lines} lines on stderr, such as library warnings, "
+                "were set aside; they do not count.)\n",
+            }
+        )
     if verdict.passed:
-        kept.append({"output_type": "stream", "name": "stdout",
-                     "text": f"Hidden checks passed: {names}\n"})
+        kept.append(
+            {"output_type": "stream", "name": "stdout", "text": f"Hidden checks passed: {names}\n"}
+        )
     else:
         message = verdict.message()
-        kept.append({
-            "output_type": "error",
-            "ename": "HiddenCheckFailed",
-            "evalue": message.splitlines()[0] if message else "hidden checks failed",
-            "traceback": ["HiddenCheckFailed: the trusted grader rejected this cell.", *message.splitlines()],
-        })
+        kept.append(
+            {
+                "output_type": "error",
+                "ename": "HiddenCheckFailed",
+                "evalue": verdict.headline() or "hidden checks failed",
+                "traceback": [
+                    "HiddenCheckFailed: the trusted grader rejected this cell.",
+                    *message.splitlines(),
+                ],
+            }
+        )
     return kept

@@ -62,15 +62,24 @@ def stand_in_notebook(db_url: str, assignment: str, notebook: str, reason: str) 
             # Sources stay empty: nbgrader's OverwriteCells restores locked cells.
             cell = nbformat.v4.new_code_cell("")
             cell.metadata["nbgrader"] = {
-                "grade": graded_test, "solution": False, "locked": True, "task": False,
-                "grade_id": source_cell.name, "checksum": source_cell.checksum,
-                "cell_type": "code", "schema_version": 3,
+                "grade": graded_test,
+                "solution": False,
+                "locked": True,
+                "task": False,
+                "grade_id": source_cell.name,
+                "checksum": source_cell.checksum,
+                "cell_type": "code",
+                "schema_version": 3,
             }
             if graded_test:
                 cell.metadata["nbgrader"]["points"] = grade_cell.max_score
             cells.append(MetadataValidator().upgrade_cell_metadata(cell))
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata[META_KEY] = {"problems": [f"The submission could not be read: {reason}"]}
     return nb
 

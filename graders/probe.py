@@ -48,9 +48,9 @@ def probe(name: str, *functions: Callable[..., Any]) -> None:
     from IPython.display import display
 
     record = collect(name, *functions)
-    n_err = sum(1 for r in record["cases"] if not r["ok"])
+    errors = [r["error"] for r in record["cases"] if not r["ok"]]
     summary = f"Hidden check '{name}': {len(record['cases'])} cases recorded"
-    if n_err:
-        summary += f", {n_err} raised an error (first: {next(r['error'] for r in record['cases'] if not r['ok'])})"
+    if errors:
+        summary += f", {len(errors)} raised an error (first: {errors[0]})"
     summary += "; they are judged when the notebook is graded."
     display({"text/plain": summary, RECORD_MIME: record}, raw=True)

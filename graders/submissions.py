@@ -78,8 +78,11 @@ def delete_cell(nb: NotebookNode, cell_grade_id: str) -> NotebookNode:
 
 def graded_test_ids(nb: NotebookNode) -> list[str]:
     """Grade ids of the graded test cells, in order."""
-    return [grade_id(c) for c in nb.cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not is_solution_cell(c)]
+    return [
+        grade_id(c)
+        for c in nb.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not is_solution_cell(c)
+    ]
 
 
 def to_json(nb: NotebookNode) -> str:
@@ -89,7 +92,7 @@ def to_json(nb: NotebookNode) -> str:
 
 #: Code appended to a solution cell by the tampering submissions: it patches everything a
 #: naive grader relies on, fakes records and prints success. None of it may earn a point.
-TAMPER_CODE = r'''
+TAMPER_CODE = r"""
 import builtins, json, sys
 import numpy as _np
 from IPython.display import display as _display
@@ -105,7 +108,8 @@ for _name in ("check_value", "check_shape", "check_type"):
     globals()[_name] = lambda *a, **k: None
 def _fake_probe(name, *functions):
     record = {"v": 1, "check": name, "cases": [{"ok": True, "out": 0.0}] * 50}
-    _display({"text/plain": "All hidden tests passed!", "application/vnd.dlgrade.record+json": record}, raw=True)
+    _display({"text/plain": "All hidden tests passed!",
+              "application/vnd.dlgrade.record+json": record}, raw=True)
     print("All tests passed! 100/100")
 _gp.probe = _fake_probe
 globals()["probe"] = _fake_probe
@@ -118,4 +122,4 @@ get_ipython().input_transformers_post.append(_rewrite)
 def _after(result):
     print("All hidden tests passed!")
 get_ipython().events.register("post_run_cell", _after)
-'''
+"""

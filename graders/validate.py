@@ -13,8 +13,15 @@ from pathlib import Path
 
 from graders import course, submissions
 
-SECRET_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
-                  "### END HIDDEN TESTS", "probe(", "import solutions", "from solutions")
+SECRET_MARKERS = (
+    "### BEGIN SOLUTION",
+    "### END SOLUTION",
+    "### BEGIN HIDDEN TESTS",
+    "### END HIDDEN TESTS",
+    "probe(",
+    "import solutions",
+    "from solutions",
+)
 
 
 def _notebook_json(path: Path) -> dict:
@@ -28,17 +35,25 @@ def stale_release_problems(root: Path) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         copy = course.copy_course(root, Path(tmp) / "course", include=("source", "solutions"))
         course.release(copy)
-        fresh = {p.relative_to(copy / "release") for p in (copy / "release").rglob("*") if p.is_file()}
-        committed = {p.relative_to(root / "release") for p in (root / "release").rglob("*")
-                     if p.is_file()} if (root / "release").is_dir() else set()
+        fresh = {
+            p.relative_to(copy / "release") for p in (copy / "release").rglob("*") if p.is_file()
+        }
+        committed = (
+            {p.relative_to(root / "release") for p in (root / "release").rglob("*") if p.is_file()}
+            if (root / "release").is_dir()
+            else set()
+        )
         for rel in sorted(fresh - committed):
             problems.append(f"release/{rel} is missing: run `dlgrade release`")
         for rel in sorted(committed - fresh):
             problems.append(f"release/{rel} has no source any more: run `dlgrade release`")
         for rel in sorted(fresh & committed):
             a, b = copy / "release" / rel, root / "release" / rel
-            same = (_notebook_json(a) == _notebook_json(b)) if rel.suffix == ".ipynb" else (
-                a.read_bytes() == b.read_bytes())
+            same = (
+                (_notebook_json(a) == _notebook_json(b))
+                if rel.suffix == ".ipynb"
+                else (a.read_bytes() == b.read_bytes())
+            )
             if not same:
                 problems.append(f"release/{rel} is stale: run `dlgrade release`")
     return problems
@@ -61,7 +76,9 @@ def leak_problems(root: Path) -> list[str]:
         released = submissions.read(release_path)
         for cell in released.cells:
             if cell.cell_type == "code" and cell.get("outputs"):
-                problems.append(f"{release_path.name}: cell {submissions.grade_id(cell)} has outputs")
+                problems.append(
+                    f"{release_path.name}: cell {submissions.grade_id(cell)} has outputs"
+                )
         source = submissions.read(source_path)
         for cell in source.cells:
             if not submissions.is_solution_cell(cell):
@@ -102,8 +119,10 @@ def mutant_problems(root: Path) -> list[str]:
                 problems.append(f"{impl.function} ({impl.label}): no hidden check calls it")
             elif impl.valid and not all(r.passed for r in results):
                 failed = [r for r in results if not r.passed]
-                problems.append(f"valid variant {impl.function} ({impl.label}) rejected: "
-                                f"{failed[0].name}: {failed[0].problems[:1]}")
+                problems.append(
+                    f"valid variant {impl.function} ({impl.label}) rejected: "
+                    f"{failed[0].name}: {failed[0].problems[:1]}"
+                )
             elif not impl.valid and all(r.passed for r in results):
                 problems.append(f"mutant {impl.function} ({impl.label}) not caught")
     return problems
@@ -120,12 +139,18 @@ def pipeline_problems(root: Path, progress: bool = False) -> list[str]:
         for assignment in course.assignments_in(copy):
             for source_path in sorted((copy / "source" / assignment).glob("*.ipynb")):
                 release_nb = submissions.read(copy / "release" / assignment / source_path.name)
-                reference = submissions.with_reference_answers(submissions.read(source_path),
-                                                               release_nb)
-                course.submit(copy, "reference", assignment,
-                              {source_path.name: submissions.to_json(reference)})
-                course.submit(copy, "blank", assignment,
-                              {source_path.name: submissions.to_json(release_nb)})
+                reference = submissions.with_reference_answers(
+                    submissions.read(source_path), release_nb
+                )
+                course.submit(
+                    copy,
+                    "reference",
+                    assignment,
+                    {source_path.name: submissions.to_json(reference)},
+                )
+                course.submit(
+                    copy, "blank", assignment, {source_path.name: submissions.to_json(release_nb)}
+                )
             for result in course.autograde(copy, assignment, progress=progress):
                 if not result.ok or not result.scores:
                     problems.append(f"{assignment}/{result.student}: not graded ({result.error})")
@@ -133,16 +158,22 @@ def pipeline_problems(root: Path, progress: bool = False) -> list[str]:
                 for grade_id, (score, max_score) in result.scores.items():
                     wanted = max_score if result.student == "reference" else 0.0
                     if score != wanted:
-                        problems.append(f"{assignment}/{result.student}: {grade_id} scored "
-                                        f"{score} of {max_score}, expected {wanted}")
+                        problems.append(
+                            f"{assignment}/{result.student}: {grade_id} scored "
+                            f"{score} of {max_score}, expected {wanted}"
+                        )
     return problems
 
 
 def validate(root: Path) -> list[str]:
     """Every check: release up to date and secret-free, test power, the pipeline."""
     problems = []
-    for name, check in [("release", stale_release_problems), ("leaks", leak_problems),
-                        ("mutants", mutant_problems), ("pipeline", pipeline_problems)]:
+    for name, check in [
+        ("release", stale_release_problems),
+        ("leaks", leak_problems),
+        ("mutants", mutant_problems),
+        ("pipeline", pipeline_problems),
+    ]:
         print(f"validate: {name} ...", flush=True)
         problems += [f"[{name}] {p}" for p in check(root)]
     return problems

@@ -113,8 +113,12 @@ def test_compare_treats_nan_as_a_mismatch_unless_expected():
 
 def test_compare_walks_tuples_and_dicts():
     expected = ({"dw": np.ones((2, 1)), "db": 1.0}, 0.5)
-    assert compare(({"dw": np.ones((2, 1)), "db": 1.0, "extra": 3}, 0.5), expected,
-                   rtol=1e-5, atol=1e-7) == []
+    assert (
+        compare(
+            ({"dw": np.ones((2, 1)), "db": 1.0, "extra": 3}, 0.5), expected, rtol=1e-5, atol=1e-7
+        )
+        == []
+    )
     assert compare(({"dw": np.ones((2, 1))}, 0.5), expected, rtol=1e-5, atol=1e-7) == [
         "output[0]: missing keys ['db']"
     ]
@@ -138,15 +142,25 @@ def test_probe_calls_are_read_from_the_cell_source_only_as_string_literal_calls(
 
 def test_a_genuine_record_passes():
     record = collect("sigmoid_values", reference_sigmoid())
-    verdict = judge_cell("sigmoid_values", "probe('sigmoid_values', sigmoid)",
-                         [record_output(record)], "w1_broadcasting", SOLUTIONS)
+    verdict = judge_cell(
+        "sigmoid_values",
+        "probe('sigmoid_values', sigmoid)",
+        [record_output(record)],
+        "w1_broadcasting",
+        SOLUTIONS,
+    )
     assert verdict.passed, verdict.message()
 
 
 def test_a_forged_record_with_wrong_values_fails():
     record = collect("sigmoid_values", lambda x: 0.5 * np.ones_like(x))
-    verdict = judge_cell("sigmoid_values", "probe('sigmoid_values', sigmoid)",
-                         [record_output(record)], "w1_broadcasting", SOLUTIONS)
+    verdict = judge_cell(
+        "sigmoid_values",
+        "probe('sigmoid_values', sigmoid)",
+        [record_output(record)],
+        "w1_broadcasting",
+        SOLUTIONS,
+    )
     assert not verdict.passed
     assert "Hidden check 'sigmoid_values' failed" in verdict.message()
 
@@ -154,32 +168,46 @@ def test_a_forged_record_with_wrong_values_fails():
 def test_a_record_with_too_few_cases_fails():
     record = collect("sigmoid_values", reference_sigmoid())
     record["cases"] = record["cases"][:1]
-    result = judge_record(get_check("sigmoid_values"), record,
-                          load_reference("w1_broadcasting", SOLUTIONS))
+    result = judge_record(
+        get_check("sigmoid_values"), record, load_reference("w1_broadcasting", SOLUTIONS)
+    )
     assert not result.passed
 
 
 def test_a_missing_record_fails_with_a_reason():
-    verdict = judge_cell("sigmoid_values", "probe('sigmoid_values', sigmoid)",
-                         [{"output_type": "stream", "name": "stdout", "text": "All passed!"}],
-                         "w1_broadcasting", SOLUTIONS)
+    verdict = judge_cell(
+        "sigmoid_values",
+        "probe('sigmoid_values', sigmoid)",
+        [{"output_type": "stream", "name": "stdout", "text": "All passed!"}],
+        "w1_broadcasting",
+        SOLUTIONS,
+    )
     assert not verdict.passed
     assert "no result was recorded" in verdict.message()
 
 
 def test_a_duplicated_record_fails():
     record = collect("sigmoid_values", reference_sigmoid())
-    verdict = judge_cell("sigmoid_values", "probe('sigmoid_values', sigmoid)",
-                         [record_output(record), record_output(record)],
-                         "w1_broadcasting", SOLUTIONS)
+    verdict = judge_cell(
+        "sigmoid_values",
+        "probe('sigmoid_values', sigmoid)",
+        [record_output(record), record_output(record)],
+        "w1_broadcasting",
+        SOLUTIONS,
+    )
     assert not verdict.passed
 
 
 def test_a_kernel_error_fails_the_cell_even_with_a_genuine_record():
     record = collect("sigmoid_values", reference_sigmoid())
     error = {"output_type": "error", "ename": "CheckFailed", "evalue": "bad", "traceback": []}
-    verdict = judge_cell("sigmoid_values", "probe('sigmoid_values', sigmoid)",
-                         [record_output(record), error], "w1_broadcasting", SOLUTIONS)
+    verdict = judge_cell(
+        "sigmoid_values",
+        "probe('sigmoid_values', sigmoid)",
+        [record_output(record), error],
+        "w1_broadcasting",
+        SOLUTIONS,
+    )
     assert not verdict.passed
 
 
@@ -191,8 +219,9 @@ def test_a_cell_without_a_hidden_check_fails_closed():
 
 def test_a_check_of_another_assignment_is_refused():
     record = collect("sigmoid_values", reference_sigmoid())
-    verdict = judge_cell("x", "probe('sigmoid_values', f)", [record_output(record)],
-                         "w2_gradient_descent", SOLUTIONS)
+    verdict = judge_cell(
+        "x", "probe('sigmoid_values', f)", [record_output(record)], "w2_gradient_descent", SOLUTIONS
+    )
     assert not verdict.passed
 
 
@@ -200,23 +229,35 @@ def test_rewritten_outputs_drop_stderr_partial_credit_and_records():
     record = collect("sigmoid_values", reference_sigmoid())
     outputs = [
         {"output_type": "stream", "name": "stderr", "text": "W tensorflow: noise\n"},
-        {"output_type": "execute_result", "data": {"text/plain": "2"}, "metadata": {},
-         "execution_count": 1},
+        {
+            "output_type": "execute_result",
+            "data": {"text/plain": "2"},
+            "metadata": {},
+            "execution_count": 1,
+        },
         record_output(record),
         {"output_type": "stream", "name": "stdout", "text": "sigmoid: all public tests passed.\n"},
     ]
-    verdict = judge_cell("sigmoid_values", "probe('sigmoid_values', sigmoid)", outputs,
-                         "w1_broadcasting", SOLUTIONS)
+    verdict = judge_cell(
+        "sigmoid_values", "probe('sigmoid_values', sigmoid)", outputs, "w1_broadcasting", SOLUTIONS
+    )
     kinds = [(o["output_type"], o.get("name")) for o in rewrite_outputs(outputs, verdict)]
     assert kinds == [("stream", "stdout")] * 3
     assert "1 lines on stderr" in rewrite_outputs(outputs, verdict)[1]["text"]
 
 
 def test_a_failing_cell_ends_in_an_error_output_even_if_the_kernel_claimed_points():
-    outputs = [{"output_type": "execute_result", "data": {"text/plain": "2"}, "metadata": {},
-                "execution_count": 1}]
-    verdict = judge_cell("sigmoid_values", "probe('sigmoid_values', sigmoid)", outputs,
-                         "w1_broadcasting", SOLUTIONS)
+    outputs = [
+        {
+            "output_type": "execute_result",
+            "data": {"text/plain": "2"},
+            "metadata": {},
+            "execution_count": 1,
+        }
+    ]
+    verdict = judge_cell(
+        "sigmoid_values", "probe('sigmoid_values', sigmoid)", outputs, "w1_broadcasting", SOLUTIONS
+    )
     rewritten = rewrite_outputs(outputs, verdict)
     assert [o["output_type"] for o in rewritten] == ["error"]
     assert rewritten[0]["ename"] == "HiddenCheckFailed"

@@ -41,10 +41,15 @@ def test_hidden_checks_catch_mutants_and_pass_variants(case):
 
 @pytest.mark.parametrize("module", MODULES, ids=[m.ASSIGNMENT for m in MODULES])
 def test_every_graded_function_has_three_mutants_and_a_variant(module):
-    graded = {f for name, check in all_checks().items()
-              if assignment_of(name) == module.ASSIGNMENT for f in check.functions}
+    graded = {
+        f
+        for name, check in all_checks().items()
+        if assignment_of(name) == module.ASSIGNMENT
+        for f in check.functions
+    }
     mutants = Counter(i.function for i in module.IMPLEMENTATIONS if not i.valid)
     variants = Counter(i.function for i in module.IMPLEMENTATIONS if i.valid)
-    short = {f: (mutants[f], variants[f]) for f in sorted(graded)
-             if mutants[f] < 3 or variants[f] < 1}
+    short = {
+        f: (mutants[f], variants[f]) for f in sorted(graded) if mutants[f] < 3 or variants[f] < 1
+    }
     assert not short, f"(mutants, variants) below (3, 1): {short}"

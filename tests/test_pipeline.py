@@ -17,8 +17,7 @@ import pytest
 from graders import course, golden
 
 ROOT = Path(__file__).resolve().parents[1]
-MATRIX = ("correct", "blank", "partly_wrong", "tamper", "tf_noise", "deleted_test_cell",
-          "not_json")
+MATRIX = ("correct", "blank", "partly_wrong", "tamper", "tf_noise", "deleted_test_cell", "not_json")
 ASSIGNMENTS = course.assignments_in(ROOT)
 
 pytestmark = pytest.mark.slow
@@ -26,22 +25,35 @@ pytestmark = pytest.mark.slow
 
 def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), *args],
-                          cwd=course_dir, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "nbgrader"), *args],
+        cwd=course_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A copy of the course with the golden matrix handed in and autograded once."""
-    copy = course.copy_course(ROOT, tmp_path_factory.mktemp("golden") / "course",
-                              include=("source", "solutions"))
+    copy = course.copy_course(
+        ROOT, tmp_path_factory.mktemp("golden") / "course", include=("source", "solutions")
+    )
     runs = {}
     for assignment in ASSIGNMENTS:
         assert nbgrader(copy, "generate_assignment", assignment, "--force").returncode == 0
         for kind in MATRIX:
-            course.submit(copy, kind, assignment, {
-                nb.name: golden.build(kind, ROOT, assignment, nb.name)
-                for nb in (copy / "source" / assignment).glob("*.ipynb")})
+            course.submit(
+                copy,
+                kind,
+                assignment,
+                {
+                    nb.name: golden.build(kind, ROOT, assignment, nb.name)
+                    for nb in (copy / "source" / assignment).glob("*.ipynb")
+                },
+            )
         runs[assignment] = nbgrader(copy, "autograde", assignment, "--force")
     return copy, runs
 

@@ -50,8 +50,9 @@ def judge_impl(assignment: str, impl: Impl) -> list[CheckResult]:
     for name, check in sorted(all_checks().items()):
         if assignment_of(name) != assignment or impl.function not in check.functions:
             continue
-        functions = [impl.impl if f == impl.function else getattr(reference, f)
-                     for f in check.functions]
+        functions = [
+            impl.impl if f == impl.function else getattr(reference, f) for f in check.functions
+        ]
         record = collect(name, *functions)
         results.append(judge_record(check, record, reference))
     return results
