@@ -135,6 +135,7 @@ def autograde(
     from tqdm import tqdm
 
     root = Path(root).resolve()
+    load_config(root)  # fails in plain words when root is not a course folder
     if not (root / "gradebook.db").exists() or not (root / "release" / assignment).is_dir():
         raise CourseError(f"{assignment} has not been released yet: run `dlgrade release` first")
     students = list(students) if students is not None else submitted_students(root, assignment)

@@ -79,14 +79,44 @@ def leak_problems(root: Path) -> list[str]:
                 problems.append(
                     f"{release_path.name}: cell {submissions.grade_id(cell)} has outputs"
                 )
-        source = submissions.read(source_path)
-        for cell in source.cells:
-            if not submissions.is_solution_cell(cell):
-                continue
-            for line in _solution_lines(cell.source):
-                if line in text:
-                    problems.append(f"{release_path.name}: solution line {line!r} is released")
+        for line in secret_lines(source_path):
+            if line in text:
+                problems.append(f"{release_path.name}: solution line {line!r} is released")
     return problems
+
+
+def secret_lines(source_path: Path) -> list[str]:
+    """Substantive solution lines of a source notebook that its public parts do not show.
+
+    A line that also appears outside the solution regions (in the teaching text, a hint,
+    a public test) is public by the author's choice and is not counted.
+    """
+    nb = submissions.read(source_path)
+    public = "\n".join(
+        c.source if not submissions.is_solution_cell(c) else _outside_solution(c.source)
+        for c in nb.cells
+    )
+    lines = [
+        line
+        for c in nb.cells
+        if submissions.is_solution_cell(c)
+        for line in _solution_lines(c.source)
+        if line not in public
+    ]
+    return sorted(set(lines))
+
+
+def _outside_solution(source: str) -> str:
+    """The parts of a solution cell the student receives (outside the markers)."""
+    kept, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == "### BEGIN SOLUTION":
+            inside = True
+        elif line.strip() == "### END SOLUTION":
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def _solution_lines(source: str) -> list[str]:

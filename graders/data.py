@@ -1,0 +1,94 @@
+"""Data sets for the assignments, built offline from files bundled with installed packages.
+
+Nothing here downloads anything. The digits come from scikit-learn's bundled
+``sklearn.datasets.load_digits`` (1,797 grey-scale images of 8x8 pixels with values 0..16);
+scikit-learn is imported lazily, so importing this module costs nothing.
+
+Binary digits (w2_gradient_descent): the two classes ``DIGITS_CLASSES`` (the digits 1 and 8,
+which a linear classifier separates well but not perfectly), split once and for all with a
+fixed seed into three disjoint parts:
+
+- ``train`` and ``test``: what the students get, from :func:`load_digits_binary`;
+- ``heldout``: used only by the grader's hidden accuracy check, from
+  :func:`load_digits_heldout`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+#: The two digits of the binary task; label 0 is the first, label 1 the second.
+DIGITS_CLASSES: tuple[int, int] = (1, 8)
+#: Seed of the one permutation that splits the binary digits into train, test and held-out.
+DIGITS_SPLIT_SEED = 5
+#: Fractions of the binary digits in the train and test parts; the rest is held out.
+DIGITS_TRAIN_FRACTION = 0.6
+DIGITS_TEST_FRACTION = 0.2
+
+_SPLITS = ("train", "test", "heldout")
+
+
+@lru_cache(maxsize=1)
+def _digits_binary_parts() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The three parts as ``{split: (images (m, 8, 8) float64, labels (1, m) int64)}``."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    low, high = DIGITS_CLASSES
+    index = np.flatnonzero((digits.target == low) | (digits.target == high))
+    index = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(index)
+    n_train = int(round(DIGITS_TRAIN_FRACTION * len(index)))
+    n_test = int(round(DIGITS_TEST_FRACTION * len(index)))
+    bounds = {
+        "train": index[:n_train],
+        "test": index[n_train : n_train + n_test],
+        "heldout": index[n_train + n_test :],
+    }
+    parts = {}
+    for split, rows in bounds.items():
+        images = np.asarray(digits.images[rows], dtype=np.float64)
+        labels = (digits.target[rows] == high).astype(np.int64).reshape(1, -1)
+        images.setflags(write=False)
+        labels.setflags(write=False)
+        parts[split] = (images, labels)
+    return parts
+
+
+def load_digits_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """One part of the binary digits: ``split`` is ``"train"``, ``"test"`` or ``"heldout"``.
+
+    Returns:
+        x: images of shape (m, 8, 8), float64 pixel values 0..16.
+        y: labels of shape (1, m), int64, 1 for the digit ``DIGITS_CLASSES[1]``, else 0.
+    Fresh copies on every call, so a caller may modify them freely.
+    """
+    if split not in _SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(_SPLITS)}")
+    x, y = _digits_binary_parts()[split]
+    return x.copy(), y.copy()
+
+
+def load_digits_binary() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The binary digits task of w2_gradient_descent, course-style.
+
+    Returns:
+        train_x: (m_train, 8, 8) float64 images, pixel values 0..16.
+        train_y: (1, m_train) int64 labels in {0, 1}.
+        test_x: (m_test, 8, 8) float64 images.
+        test_y: (1, m_test) int64 labels.
+        classes: (2,) int64, the digit each label stands for (``classes[label]``).
+    """
+    train_x, train_y = load_digits_split("train")
+    test_x, test_y = load_digits_split("test")
+    return train_x, train_y, test_x, test_y, np.array(DIGITS_CLASSES, dtype=np.int64)
+
+
+def load_digits_heldout() -> tuple[np.ndarray, np.ndarray]:
+    """The held-out part, disjoint from train and test; the grader's accuracy check uses it.
+
+    Returns:
+        x: (m_heldout, 8, 8) float64 images; y: (1, m_heldout) int64 labels.
+    """
+    return load_digits_split("heldout")
