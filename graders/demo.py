@@ -19,7 +19,7 @@ CLASS_MIX = (
     "deleted_test_cell",
     "half_done",
     "not_json",
-    "correct",
+    "kernel_dies",
     "partly_wrong",
     "correct",
 )

@@ -27,6 +27,7 @@ KINDS = (
     "tf_noise",
     "deleted_test_cell",
     "not_json",
+    "kernel_dies",
     "half_done",
 )
 
@@ -130,6 +131,10 @@ def build(kind: str, root: Path, assignment: str, notebook: str) -> str | bytes:
         if kind == "tamper":
             nb = submissions.append_to_answer(nb, solution_ids[0], submissions.TAMPER_CODE)
         return submissions.to_json(nb)
+    if kind == "kernel_dies":
+        dying = f"{WRONG_FUNCTIONS[assignment][0]}_code"
+        nb = submissions.append_to_answer(nb, dying, "import os\nos._exit(3)  # the kernel dies")
+        return submissions.to_json(nb)
     if kind == "tf_noise":
         first = solution_ids[0]
         function = first.removesuffix("_code")
@@ -153,4 +158,8 @@ def expected_scores(kind: str, root: Path, assignment: str, notebook: str) -> di
     if kind == "partly_wrong":
         wrong = cells_calling(source_nb, assignment, WRONG_FUNCTIONS[assignment])
         return {g: 0.0 if g in wrong else p for g, p in points.items()}
+    if kind == "kernel_dies":
+        ids = [submissions.grade_id(c) for c in source_nb.cells]
+        dies_at = ids.index(f"{WRONG_FUNCTIONS[assignment][0]}_code")
+        return {g: 0.0 if ids.index(g) > dies_at else p for g, p in points.items()}
     raise ValueError(f"no fixed expectation for {kind!r}")

@@ -17,7 +17,7 @@ import pytest
 from graders import course, golden, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
-MATRIX = ("correct", "blank", "partly_wrong", "tamper", "tf_noise", "deleted_test_cell", "not_json")
+MATRIX = golden.KINDS[: golden.KINDS.index("half_done")]
 ASSIGNMENTS = course.assignments_in(ROOT)
 
 pytestmark = pytest.mark.slow
@@ -84,6 +84,8 @@ def test_unreadable_and_tampering_submissions_get_clear_feedback(graded):
     assert "HiddenCheckFailed" in tamper
     submitted = (copy / "submitted" / "not_json" / assignment / f"{assignment}.ipynb").read_text()
     assert "merge conflict" in submitted  # the submission itself is kept as it was
+    died = (copy / "autograded" / "kernel_dies" / assignment / f"{assignment}.ipynb").read_text()
+    assert "The notebook stopped running (DeadKernelError" in died
 
 
 def test_tensorflow_noise_reached_stderr_and_cost_nothing(graded):
