@@ -57,15 +57,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     course.ensure_tools_on_path()
-    kinds = (
-        "correct",
-        "blank",
-        "partly_wrong",
-        "tamper",
-        "tf_noise",
-        "deleted_test_cell",
-        "not_json",
-    )
+    kinds = golden.KINDS[: golden.KINDS.index("half_done")]
     with tempfile.TemporaryDirectory() as tmp:
         judged = course.copy_course(ROOT, Path(tmp) / "judged", include=("source", "solutions"))
         plain = course.copy_course(ROOT, Path(tmp) / "plain", include=("source", "solutions"))
