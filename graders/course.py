@@ -143,8 +143,7 @@ def autograde(
     bar = tqdm(students, desc=f"autograde {assignment}", unit="nb", disable=not progress)
     for student in bar:
         bar.set_postfix_str(student)
-        done = root / "autograded" / student / assignment
-        if done.is_dir() and not force and _is_up_to_date(root, assignment, student):
+        if not force and _is_up_to_date(root, assignment, student):
             results.append(
                 GradeResult(
                     student,
@@ -183,11 +182,10 @@ def _is_up_to_date(root: Path, assignment: str, student: str) -> bool:
 
 
 def _last_error(outcome: dict[str, Any]) -> str:
-    text = (outcome.get("error") or "") + "\n" + (outcome.get("log") or "")
-    lines = [ln for ln in text.splitlines() if "ERROR" in ln or "Error" in ln]
-    return (lines[-1] if lines else text.strip().splitlines()[-1] if text.strip() else "failed")[
-        :500
-    ]
+    """The last error line nbgrader logged for a failed submission (or its last line)."""
+    lines = f"{outcome.get('error') or ''}\n{outcome.get('log') or ''}".strip().splitlines()
+    errors = [ln for ln in lines if "ERROR" in ln or "Error" in ln]
+    return (errors or lines or ["failed"])[-1][:500]
 
 
 def copy_course(
