@@ -18,8 +18,6 @@ from typing import Any
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-ASSIGNMENTS = ("w1_broadcasting", "w2_gradient_descent")
-
 
 class CourseError(RuntimeError):
     """An instructor-facing error, in plain words."""

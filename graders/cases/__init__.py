@@ -47,6 +47,8 @@ class Check:
             receives the student's decoded outputs, the reference outputs, the case and the
             reference module, and returns problems.
         compare_values: whether to compare outputs with the reference's (default True).
+            When False the reference is not run at all and ``verify`` receives None as the
+            expected value (for checks judged on their own, such as accuracy thresholds).
     """
 
     name: str
@@ -89,9 +91,14 @@ def assignment_of(name: str) -> str:
 
 
 def _load_all() -> None:
-    # Import the per-assignment modules for their registrations. Keep these imports
-    # light (numpy only) so that probing costs nothing at kernel start.
-    from graders.cases import w1_broadcasting, w2_gradient_descent  # noqa: F401
+    # Import the per-assignment modules (``graders/cases/w*.py``) for their registrations.
+    # They import numpy only at the top, so that probing costs nothing at kernel start.
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("w"):
+            importlib.import_module(f"{__name__}.{info.name}")
 
 
 def get_check(name: str) -> Check:
