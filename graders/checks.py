@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from graders.compare import compare, describe_type
+from graders.models import describe_model, structure_problems
 
 
 class CheckFailed(AssertionError):
@@ -59,6 +60,41 @@ def check_value(
     problems = compare(got, expected, rtol=rtol, atol=atol, path="result")
     if problems:
         _fail(name, problems, hint)
+
+
+def check_at_least(name: str, got: float, minimum: float, what: str, hint: str = "") -> None:
+    """Fail unless the number ``got`` (e.g. an accuracy) is at least ``minimum``."""
+    if not got >= minimum:
+        _fail(name, [f"{what} is {got:.4g}, expected at least {minimum:.4g}"], hint)
+
+
+def check_model(name: str, model: Any, expected: list[tuple], hint: str = "") -> None:
+    """Fail unless the Keras ``model`` has the expected layers.
+
+    Each row of ``expected`` is ``(class, output_shape, params)`` or ``(class, output_shape,
+    params, {attribute: value})``, e.g. ``("Conv2D", (None, 64, 64, 32), 4736, {"padding":
+    "valid"})``; only what a row states is compared (see :func:`graders.models.describe_model`
+    for the names, and for how activation layers are merged into the layer before them).
+    """
+    try:
+        got = describe_model(model)
+    except TypeError as exc:
+        _fail(name, [str(exc)], hint)
+    rows = []
+    for row in expected:
+        kind, shape, params, *rest = row
+        attributes = {key: _as_lists(value) for key, value in (rest[0] if rest else {}).items()}
+        rows.append(
+            {"class": kind, "output_shape": _as_lists(shape), "params": params, **attributes}
+        )
+    problems = structure_problems(got, {"layers": rows})
+    if problems:
+        _fail(name, problems, hint)
+
+
+def _as_lists(value: Any) -> Any:
+    """Tuples as lists, the form of :func:`graders.models.describe_model`'s values."""
+    return [_as_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def all_passed(name: str) -> None:

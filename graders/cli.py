@@ -5,7 +5,7 @@ dlgrade autograde ASSIGNMENT [--student S] [--force]
 dlgrade export [--csv FILE] [--gradescope DIR]
 dlgrade report [--out FILE]
 dlgrade validate                          reference full marks, blank zero, mutants, release
-dlgrade demo [--out DIR] [--students N]   a simulated class graded end to end
+dlgrade demo [--out DIR] [--students N] [--assignment A]   a simulated class, graded
 """
 
 from __future__ import annotations
@@ -85,7 +85,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from graders import demo
 
-    demo.run_demo(_course_root(args), Path(args.out), n_students=args.students)
+    demo.run_demo(
+        _course_root(args), Path(args.out), n_students=args.students, assignments=args.assignment
+    )
     return 0
 
 
@@ -125,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="grade a simulated class end to end")
     p.add_argument("--out", default="demo-output")
     p.add_argument("--students", type=int, default=12)
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.set_defaults(func=cmd_demo)
     return parser
 

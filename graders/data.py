@@ -11,6 +11,9 @@ fixed seed into three disjoint parts:
 - ``train`` and ``test``: what the students get, from :func:`load_digits_binary`;
 - ``heldout``: used only by the grader's hidden accuracy check, from
   :func:`load_digits_heldout`.
+
+All ten digits (w4_cnn_build): every image, split the same way with its own seed, from
+:func:`load_digits_multiclass` (train and test) and :func:`load_digits_multiclass_heldout`.
 """
 
 from __future__ import annotations
@@ -30,30 +33,59 @@ DIGITS_TEST_FRACTION = 0.2
 _SPLITS = ("train", "test", "heldout")
 
 
+#: Seed of the permutation that splits all the digits (ten classes) the same way.
+DIGITS_MULTICLASS_SPLIT_SEED = 11
+
+
+def _split_rows(index: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Shuffle row indices with ``seed`` and cut them into train, test and held-out rows."""
+    index = np.random.default_rng(seed).permutation(index)
+    n_train = int(round(DIGITS_TRAIN_FRACTION * len(index)))
+    n_test = int(round(DIGITS_TEST_FRACTION * len(index)))
+    return {
+        "train": index[:n_train],
+        "test": index[n_train : n_train + n_test],
+        "heldout": index[n_train + n_test :],
+    }
+
+
+def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    for arr in arrays:
+        arr.setflags(write=False)
+    return arrays
+
+
 @lru_cache(maxsize=1)
-def _digits_binary_parts() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _digits_binary_parts() -> dict[str, tuple[np.ndarray, ...]]:
     """The three parts as ``{split: (images (m, 8, 8) float64, labels (1, m) int64)}``."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     low, high = DIGITS_CLASSES
     index = np.flatnonzero((digits.target == low) | (digits.target == high))
-    index = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(index)
-    n_train = int(round(DIGITS_TRAIN_FRACTION * len(index)))
-    n_test = int(round(DIGITS_TEST_FRACTION * len(index)))
-    bounds = {
-        "train": index[:n_train],
-        "test": index[n_train : n_train + n_test],
-        "heldout": index[n_train + n_test :],
+    return {
+        split: _frozen(
+            np.asarray(digits.images[rows], dtype=np.float64),
+            (digits.target[rows] == high).astype(np.int64).reshape(1, -1),
+        )
+        for split, rows in _split_rows(index, DIGITS_SPLIT_SEED).items()
     }
-    parts = {}
-    for split, rows in bounds.items():
-        images = np.asarray(digits.images[rows], dtype=np.float64)
-        labels = (digits.target[rows] == high).astype(np.int64).reshape(1, -1)
-        images.setflags(write=False)
-        labels.setflags(write=False)
-        parts[split] = (images, labels)
-    return parts
+
+
+@lru_cache(maxsize=1)
+def _digits_multiclass_parts() -> dict[str, tuple[np.ndarray, ...]]:
+    """All digits as ``{split: (images (m, 8, 8) float64, labels (m,) int64 in 0..9)}``."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    index = np.arange(len(digits.target))
+    return {
+        split: _frozen(
+            np.asarray(digits.images[rows], dtype=np.float64),
+            np.asarray(digits.target[rows], dtype=np.int64),
+        )
+        for split, rows in _split_rows(index, DIGITS_MULTICLASS_SPLIT_SEED).items()
+    }
 
 
 def load_digits_split(split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -92,3 +124,29 @@ def load_digits_heldout() -> tuple[np.ndarray, np.ndarray]:
         x: (m_heldout, 8, 8) float64 images; y: (1, m_heldout) int64 labels.
     """
     return load_digits_split("heldout")
+
+
+def load_digits_multiclass() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All ten digits for w4_cnn_build: train and test parts (the held-out part is not here).
+
+    Returns:
+        train_x: (m_train, 8, 8) float64 images, pixel values 0..16.
+        train_y: (m_train,) int64 labels, the digit shown (0..9).
+        test_x: (m_test, 8, 8) float64 images.
+        test_y: (m_test,) int64 labels.
+        classes: (10,) int64, ``0..9``.
+    Fresh copies on every call.
+    """
+    parts = _digits_multiclass_parts()
+    (train_x, train_y), (test_x, test_y) = parts["train"], parts["test"]
+    return train_x.copy(), train_y.copy(), test_x.copy(), test_y.copy(), np.arange(10)
+
+
+def load_digits_multiclass_heldout() -> tuple[np.ndarray, np.ndarray]:
+    """The held-out part of all ten digits, disjoint from train and test (grader only).
+
+    Returns:
+        x: (m_heldout, 8, 8) float64 images; y: (m_heldout,) int64 labels 0..9.
+    """
+    x, y = _digits_multiclass_parts()["heldout"]
+    return x.copy(), y.copy()

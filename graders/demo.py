@@ -38,9 +38,16 @@ class DemoResult:
     results: list[course.GradeResult]
 
 
-def run_demo(root: Path, out: Path, n_students: int = 12, progress: bool = True) -> DemoResult:
+def run_demo(
+    root: Path,
+    out: Path,
+    n_students: int = 12,
+    progress: bool = True,
+    assignments: list[str] | None = None,
+) -> DemoResult:
     """Copy the course at ``root`` into ``out/course``, release it, hand in a simulated
-    class of ``n_students`` for every assignment, autograde, export and report."""
+    class of ``n_students`` for every assignment (or those in ``assignments``), autograde,
+    export and report."""
     root, out = Path(root).resolve(), Path(out).resolve()
     if out.exists():
         if not (out / MARKER).exists():
@@ -51,11 +58,19 @@ def run_demo(root: Path, out: Path, n_students: int = 12, progress: bool = True)
     if n_students < 1:
         raise course.CourseError("--students must be at least 1")
     copy = course.copy_course(root, out / "course", include=("source", "solutions"))
-    print(f"[1/4] releasing {', '.join(course.assignments_in(copy))}", flush=True)
-    course.release(copy)
+    available = course.assignments_in(copy)
+    unknown = sorted(set(assignments or []) - set(available))
+    if unknown:
+        raise course.CourseError(
+            f"no assignment {', '.join(unknown)} in {root / 'source'}; "
+            f"choose from {', '.join(available)}"
+        )
+    chosen = [a for a in available if not assignments or a in assignments]
+    print(f"[1/4] releasing {', '.join(chosen)}", flush=True)
+    course.release(copy, chosen)
 
     kinds: dict[tuple[str, str], str] = {}
-    for a_index, assignment in enumerate(course.assignments_in(copy)):
+    for a_index, assignment in enumerate(chosen):
         for i in range(n_students):
             student = f"student{i + 1:02d}"
             kind = CLASS_MIX[(i + 3 * a_index) % len(CLASS_MIX)]
@@ -72,13 +87,13 @@ def run_demo(root: Path, out: Path, n_students: int = 12, progress: bool = True)
 
     print("[3/4] autograding with nbgrader and the trusted judge", flush=True)
     results = []
-    for assignment in course.assignments_in(copy):
+    for assignment in chosen:
         results += course.autograde(copy, assignment, progress=progress)
 
     print("[4/4] exporting and reporting", flush=True)
     db_url = "sqlite:///" + str(copy / "gradebook.db")
     grades_csv = export.export_csv(db_url, out / "grades.csv")
-    for assignment in course.assignments_in(copy):
+    for assignment in chosen:
         export.export_gradescope(db_url, copy / "autograded", out / "gradescope", assignment)
     page = report.build_report(
         db_url, out / "report.html", copy / "autograded", title="dlgrade demo class"

@@ -151,7 +151,14 @@ def judge_record(check: Check, record: Any, module: ModuleType) -> CheckResult:
         except EncodingError as exc:
             result.problems.append(f"case {i}: unreadable result ({exc})")
             continue
-        if check.compare_values:
+        if check.comparator is not None:
+            try:
+                result.problems += [f"case {i}: {p}" for p in check.comparator(got, expected)]
+            except Exception as exc:  # noqa: BLE001 - a malformed student value must fail
+                result.problems.append(
+                    f"case {i}: result could not be compared ({type(exc).__name__}: {exc})"
+                )
+        elif check.compare_values:
             result.problems += compare(
                 got, expected, rtol=check.rtol, atol=check.atol, path=f"case {i}"
             )

@@ -144,7 +144,7 @@ def mutant_problems(root: Path) -> list[str]:
     for path in sorted((root / "tests" / "mutants").glob("w*.py")):
         module = importlib.import_module(f"tests.mutants.{path.stem}")
         for impl in module.IMPLEMENTATIONS:
-            results = judge_impl(module.ASSIGNMENT, impl)
+            results = judge_impl(module.ASSIGNMENT, impl, stop_at_failure=not impl.valid)
             if not results:
                 problems.append(f"{impl.function} ({impl.label}): no hidden check calls it")
             elif impl.valid and not all(r.passed for r in results):

@@ -21,6 +21,8 @@ import numpy as np
 Runner = Callable[..., Any]
 #: ``verify(got, expected, case, reference_module) -> problems``: extra trusted-side logic.
 Verifier = Callable[[Any, Any, Any, ModuleType], list[str]]
+#: ``comparator(got, expected) -> problems``: a comparison that replaces the numeric one.
+Comparator = Callable[[Any, Any], list[str]]
 
 
 def call_with_args(case: Any, fn: Callable[..., Any]) -> Any:
@@ -49,6 +51,8 @@ class Check:
         compare_values: whether to compare outputs with the reference's (default True).
             When False the reference is not run at all and ``verify`` receives None as the
             expected value (for checks judged on their own, such as accuracy thresholds).
+        comparator: compares one case's output with the reference's instead of the numeric
+            comparison of :mod:`graders.compare` (e.g. model structures).
     """
 
     name: str
@@ -60,6 +64,7 @@ class Check:
     hint: str = ""
     verify: Verifier | None = None
     compare_values: bool = True
+    comparator: Comparator | None = None
 
     def cases(self) -> list[Any]:
         """The check's cases, identical on every call and on both sides of the boundary."""

@@ -42,12 +42,16 @@ def variant(function: str, label: str) -> Callable[[Callable[..., Any]], Impl]:
     return lambda fn: Impl(function, label, fn, valid=True)
 
 
-def judge_impl(assignment: str, impl: Impl) -> list[CheckResult]:
+def judge_impl(assignment: str, impl: Impl, stop_at_failure: bool = False) -> list[CheckResult]:
     """Run every hidden check of ``assignment`` that calls ``impl.function``, with ``impl``
-    substituted for it and the reference for every other function."""
+    substituted for it and the reference for every other function.
+
+    Checks run in the order they are registered (the notebook's order, cheap checks before
+    the ones that train a model); with ``stop_at_failure`` the first failing check ends the
+    run, which is all a mutant needs."""
     reference = load_reference(assignment, SOLUTIONS_DIR)
     results = []
-    for name, check in sorted(all_checks().items()):
+    for name, check in all_checks().items():
         if assignment_of(name) != assignment or impl.function not in check.functions:
             continue
         functions = [
@@ -55,4 +59,6 @@ def judge_impl(assignment: str, impl: Impl) -> list[CheckResult]:
         ]
         record = collect(name, *functions)
         results.append(judge_record(check, record, reference))
+        if stop_at_failure and not results[-1].passed:
+            break
     return results

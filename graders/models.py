@@ -1,0 +1,235 @@
+"""Keras model structure as plain data, and one comparison of structures for both sides.
+
+A Keras model never crosses the trust boundary (DESIGN.md section 3, invariant 3). What crosses
+is :func:`describe_model`'s normalised description: one row per layer with its class, output
+shape, parameter count, the layers it reads from, and the few attributes that decide what it
+computes (activation, padding, strides, kernel and pool sizes, units, filters, ...). The
+trusted side builds the reference model, describes it the same way, and compares the two with
+:func:`structure_problems`; the public checks in the notebooks use the same function.
+
+Normalisation, so that equivalent ways of writing a model compare equal:
+
+- the input layer is not a row; the model's input shapes are recorded separately;
+- ``ReLU()`` with default arguments and ``Activation("relu")`` are the same row;
+- an activation layer that directly follows a layer with a linear activation and is its only
+  reader is folded into that layer (``Conv2D(8, 3)`` then ``ReLU()`` equals
+  ``Conv2D(8, 3, activation="relu")``); layer weights are unaffected, so a trained model's
+  weights fit either form.
+
+Keras is never imported here: the functions only read attributes of the objects they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+from typing import Any
+
+#: Attributes recorded for each layer class, when the layer has them.
+_ATTRIBUTES = (
+    "units",
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "pool_size",
+    "activation",
+    "use_bias",
+    "axis",
+    "rate",
+    "scale",
+    "offset",
+    "trainable",
+)
+_ACTIVATION_LAYERS = ("Activation", "ReLU")
+#: The model input, as a source in a row's ``inputs``.
+MODEL_INPUT = -1
+
+
+def _plain(value: Any) -> Any:
+    """Tuples of tuples of ints, strings, numbers: as lists and JSON-friendly scalars."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return round(value, 10)
+    try:
+        return round(float(value), 10)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _activation_name(fn: Any) -> str:
+    return str(getattr(fn, "__name__", fn))
+
+
+def _layer_row(layer: Any, output_shape: tuple) -> dict[str, Any]:
+    """The description of one layer, without its inputs."""
+    kind = type(layer).__name__
+    row: dict[str, Any] = {
+        "class": kind,
+        "output_shape": _plain(tuple(output_shape)),
+        "params": int(layer.count_params()),
+    }
+    for name in _ATTRIBUTES:
+        if not hasattr(layer, name):
+            continue
+        value = getattr(layer, name)
+        if name == "activation":
+            value = _activation_name(value)
+        elif name == "axis" and isinstance(value, int) and value < 0:
+            value += len(output_shape)
+        elif name == "trainable" and kind not in ("Functional", "Sequential", "Model"):
+            continue
+        row[name] = _plain(value)
+    if kind == "ReLU":
+        defaults = (
+            getattr(layer, "max_value", None) is None
+            and not getattr(layer, "negative_slope", 0)
+            and not getattr(layer, "threshold", 0)
+        )
+        if defaults:
+            row = {"class": "Activation", **{k: v for k, v in row.items() if k != "class"}}
+            row["activation"] = "relu"
+    return row
+
+
+def _graph_nodes(model: Any) -> dict[int, Any]:
+    """The call (node) of each layer that the model's graph uses, by ``id(layer)``.
+
+    Found by walking back from the model's outputs, since a layer may hold stale calls (a
+    Sequential model built with ``add`` calls its layers again at every ``add``).
+    """
+    nodes: dict[int, Any] = {}
+    stack = list(model.outputs)
+    seen: set[int] = set()
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        history = getattr(tensor, "_keras_history", None)
+        if not history:
+            continue
+        operation, node_index, _ = history
+        node = operation._inbound_nodes[node_index]
+        nodes.setdefault(id(operation), node)
+        stack.extend(node.input_tensors)
+    return nodes
+
+
+def describe_model(model: Any) -> dict[str, Any]:
+    """The normalised structure of a built Keras model, as plain data.
+
+    Returns:
+        ``{"inputs": [shape, ...], "layers": [row, ...]}`` where a shape is a list with None
+        for the batch axis, e.g. ``[None, 64, 64, 3]``, and a row is a dict with ``class``,
+        ``output_shape``, ``params`` (parameter count), ``inputs`` (indices of the rows it
+        reads, :data:`MODEL_INPUT` for the model input) and the layer's attributes among
+        ``units, filters, kernel_size, strides, padding, pool_size, activation, use_bias,
+        axis, rate, scale, offset`` (and ``trainable`` for a nested model). Layers the
+        model's graph does not use are left out.
+    Raises:
+        TypeError: when ``model`` is not a built Keras model.
+    """
+    layers = getattr(model, "layers", None)
+    try:
+        inputs, nodes = list(model.inputs), _graph_nodes(model)
+    except Exception as exc:  # noqa: BLE001 - anything unexpected means "not a model"
+        raise TypeError(
+            f"expected a built Keras model, got {type(model).__name__} ({exc}); return the "
+            "model object (keras.Model or keras.Sequential)"
+        ) from None
+    if layers is None or not inputs:
+        raise TypeError(
+            f"expected a Keras model with known inputs, got {type(model).__name__}; "
+            "return the model object (keras.Model or keras.Sequential)"
+        )
+    used = [
+        (layer, nodes[id(layer)])
+        for layer in layers
+        if id(layer) in nodes and type(layer).__name__ != "InputLayer"
+    ]
+    readers: dict[int, int] = {}
+    for _, node in used:
+        for tensor in node.input_tensors:
+            readers[id(tensor)] = readers.get(id(tensor), 0) + 1
+    source_of: dict[int, int] = {id(t): MODEL_INPUT for t in inputs}
+    rows: list[dict[str, Any]] = []
+    for layer, node in used:
+        sources = [source_of.get(id(t), MODEL_INPUT) for t in node.input_tensors]
+        output = node.output_tensors[0]
+        row = _layer_row(layer, tuple(output.shape))
+        if (
+            row["class"] in _ACTIVATION_LAYERS
+            and rows
+            and sources == [len(rows) - 1]
+            and rows[-1].get("activation") == "linear"
+            and readers.get(rows[-1]["_out"], 0) == 1
+        ):
+            rows[-1]["activation"] = row["activation"]
+            rows[-1]["_out"] = id(output)
+            source_of[id(output)] = len(rows) - 1
+            continue
+        row["inputs"] = sources
+        row["_out"] = id(output)
+        source_of[id(output)] = len(rows)
+        rows.append(row)
+    for row in rows:
+        del row["_out"]
+    return {"inputs": [_plain(tuple(t.shape)) for t in inputs], "layers": rows}
+
+
+def _row_name(i: int, row: dict[str, Any]) -> str:
+    return f"layer {i} ({row.get('class', '?')})"
+
+
+def _summary(rows: Sequence[dict[str, Any]]) -> str:
+    return ", ".join(str(r.get("class")) for r in rows)
+
+
+def structure_problems(got: Any, expected: dict[str, Any]) -> list[str]:
+    """Differences between a received description and an expected one, in plain words.
+
+    ``expected`` has the form :func:`describe_model` returns; a row may hold only some keys,
+    and only those are compared (so a public test can state class, shape and parameter count
+    alone). An empty list means the structures agree.
+    """
+    rows_ok = isinstance(got, dict) and isinstance(got.get("layers"), list)
+    if not rows_ok or not all(isinstance(r, dict) for r in got["layers"]):
+        return ["the model could not be described (expected a Keras model)"]
+    problems: list[str] = []
+    if "inputs" in expected and got.get("inputs") != expected["inputs"]:
+        problems.append(
+            f"the model's input shape is {got.get('inputs')}, expected {expected['inputs']}"
+        )
+    g_rows, e_rows = got["layers"], expected["layers"]
+    g_classes = [str(r.get("class")) for r in g_rows]
+    e_classes = [str(r.get("class")) for r in e_rows]
+    if g_classes != e_classes:
+        matcher = SequenceMatcher(a=e_classes, b=g_classes, autojunk=False)
+        for tag, e0, e1, g0, g1 in matcher.get_opcodes():
+            if tag == "delete":
+                problems.append(
+                    f"missing {', '.join(e_classes[e0:e1])} at layer {e0} "
+                    f"(after {e_classes[e0 - 1] if e0 else 'the input'})"
+                )
+            elif tag == "insert":
+                problems.append(f"unexpected {', '.join(g_classes[g0:g1])} at layer {g0}")
+            elif tag == "replace":
+                problems.append(
+                    f"layer {g0}: {', '.join(g_classes[g0:g1])} where "
+                    f"{', '.join(e_classes[e0:e1])} was expected"
+                )
+        problems.append(
+            f"your layers: {_summary(g_rows)}; expected: {_summary(e_rows)} "
+            "(activation layers after a layer without activation are merged into it)"
+        )
+        return problems
+    for i, (g, e) in enumerate(zip(g_rows, e_rows, strict=True)):
+        for key, want in e.items():
+            have = g.get(key, "<missing>")
+            if have != want:
+                problems.append(f"{_row_name(i, e)}: {key} is {have!r}, expected {want!r}")
+    return problems
