@@ -36,6 +36,8 @@ KINDS = (
 WRONG_FUNCTIONS = {
     "w1_broadcasting": ("softmax", "normalize_rows"),
     "w2_gradient_descent": ("update_with_momentum", "update_with_adam"),
+    "w3_conv_pool": ("pool_forward", "conv_backward"),
+    "w4_cnn_build": ("happy_model",),
 }
 
 #: Correct code that makes TensorFlow write its log lines to stderr inside a test cell.

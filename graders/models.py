@@ -181,6 +181,16 @@ def describe_model(model: Any) -> dict[str, Any]:
     return {"inputs": [_plain(tuple(t.shape)) for t in inputs], "layers": rows}
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal, with floats compared to a relative 1e-6 (``1 / 255`` written either way)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) or isinstance(b, float):
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+        return numbers and abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1e-12)
+    return type(a) is type(b) and a == b
+
+
 def _row_name(i: int, row: dict[str, Any]) -> str:
     return f"layer {i} ({row.get('class', '?')})"
 
@@ -230,6 +240,6 @@ def structure_problems(got: Any, expected: dict[str, Any]) -> list[str]:
     for i, (g, e) in enumerate(zip(g_rows, e_rows, strict=True)):
         for key, want in e.items():
             have = g.get(key, "<missing>")
-            if have != want:
+            if not _same(have, want):
                 problems.append(f"{_row_name(i, e)}: {key} is {have!r}, expected {want!r}")
     return problems

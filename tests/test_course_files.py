@@ -21,7 +21,12 @@ ALLOWED_CELL_METADATA = {"nbgrader", "deletable", "editable", "tags"}
 
 
 def test_there_are_source_notebooks():
-    assert [p.parent.name for p in SOURCES] == ["w1_broadcasting", "w2_gradient_descent"]
+    assert [p.parent.name for p in SOURCES] == [
+        "w1_broadcasting",
+        "w2_gradient_descent",
+        "w3_conv_pool",
+        "w4_cnn_build",
+    ]
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])

@@ -118,3 +118,10 @@ def test_the_public_model_check_passes_a_match_and_explains_a_mismatch():
         check_model("cnn", _small_cnn(), wrong, hint="use a sigmoid")
     with pytest.raises(CheckFailed, match="Keras model"):
         check_model("cnn", "not a model", expected)
+
+
+def test_float_attributes_compare_within_a_relative_tolerance():
+    model = keras.Sequential([keras.Input(shape=(4, 4, 1)), layers.Rescaling(1 / 255)])
+    check_model("scaled", model, [("Rescaling", (None, 4, 4, 1), 0, {"scale": 1 / 255.0})])
+    with pytest.raises(CheckFailed, match="scale is"):
+        check_model("scaled", model, [("Rescaling", (None, 4, 4, 1), 0, {"scale": 1 / 256})])

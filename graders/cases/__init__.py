@@ -78,6 +78,7 @@ class Check:
 
 _REGISTRY: dict[str, Check] = {}
 _ASSIGNMENT: dict[str, str] = {}
+_LOADED: list[bool] = []
 
 
 def register(assignment: str, *checks: Check) -> None:
@@ -101,15 +102,17 @@ def _load_all() -> None:
     import importlib
     import pkgutil
 
+    if _LOADED:
+        return
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("w"):
             importlib.import_module(f"{__name__}.{info.name}")
+    _LOADED.append(True)
 
 
 def get_check(name: str) -> Check:
     """Look a check up by name; KeyError with a clear message when unknown."""
-    if not _REGISTRY:
-        _load_all()
+    _load_all()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -118,6 +121,5 @@ def get_check(name: str) -> Check:
 
 def all_checks() -> dict[str, Check]:
     """Every registered check by name."""
-    if not _REGISTRY:
-        _load_all()
+    _load_all()
     return dict(_REGISTRY)

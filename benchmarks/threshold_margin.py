@@ -1,0 +1,69 @@
+"""Accuracy margin of the reference models over seeds (DESIGN.md section 3, invariant 6).
+
+Trains the reference solutions of w4_cnn_build with the notebook's recipes, once per seed,
+and measures each trained model's held-out accuracy through the grader's own evaluation (the
+reported weights in the reference architecture, on data the kernel never sees). Prints one
+line per seed, then min / median / threshold and how many seeds pass.
+
+    python benchmarks/threshold_margin.py --seeds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from graders.cases import w4_cnn_build as w4  # noqa: E402
+from graders.judge import load_reference  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10, help="number of seeds (0, 1, ...)")
+    args = parser.parse_args(argv)
+    ref = load_reference("w4_cnn_build", ROOT / "solutions")
+    models = {
+        "happy_model": (
+            lambda seed: w4.train_happy_model(ref.happy_model, seed),
+            w4.happy_heldout_accuracy,
+            w4.HAPPY_ACCURACY_THRESHOLD,
+        ),
+        "digits_model": (
+            lambda seed: w4.train_digits_model(ref.digits_model, ref.upsample_digits, seed),
+            w4.digits_heldout_accuracy,
+            w4.DIGITS_ACCURACY_THRESHOLD,
+        ),
+    }
+    failed = 0
+    for name, (train, accuracy_of, threshold) in models.items():
+        accuracies, times = [], []
+        for seed in range(args.seeds):
+            start = time.perf_counter()
+            model = train(seed)
+            times.append(time.perf_counter() - start)
+            accuracies.append(accuracy_of(w4._trained_record(model), ref))
+            print(
+                f"{name} seed {seed}: held-out accuracy {accuracies[-1]:.4f} "
+                f"(trained in {times[-1]:.1f} s)",
+                flush=True,
+            )
+        passing = sum(a >= threshold for a in accuracies)
+        failed += args.seeds - passing
+        print(
+            f"{name}: min {min(accuracies):.4f}  median {statistics.median(accuracies):.4f}  "
+            f"threshold {threshold:.2f}  passing {passing}/{args.seeds}  "
+            f"training median {statistics.median(times):.1f} s"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
