@@ -1,9 +1,9 @@
 """The w4_cnn_build reference solutions against independent oracles, and its hidden checks.
 
 Oracles: the output-size and parameter-count formulas of the notebook's table (written out
-here, not asked of Keras), a per-pixel loop for the upsampling, and the notebook's own
-solution cells run through every hidden check. The accuracy checks are also shown to fail
-closed: a record whose structure or weights do not fit is rejected with a message.
+here, not asked of Keras) and a per-pixel loop for the upsampling. The accuracy checks are
+also shown to fail closed: a record whose structure or weights do not fit is rejected with a
+message, and an untrained model fails with its measured accuracy.
 """
 
 from __future__ import annotations
@@ -12,18 +12,16 @@ import math
 import re
 from pathlib import Path
 
-import keras
 import nbformat
 import numpy as np
 import pytest
 
 import solutions.w4_cnn_build as ref
-from graders.cases import all_checks, assignment_of, get_check
+from graders.cases import get_check
 from graders.cases import w4_cnn_build as cases
 from graders.encoding import encode
 from graders.judge import judge_record
 from graders.models import describe_model
-from graders.probe import collect
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "source" / "w4_cnn_build" / "w4_cnn_build.ipynb"
@@ -90,27 +88,6 @@ def test_upsample_digits_matches_a_per_pixel_loop():
 
 def _notebook() -> nbformat.NotebookNode:
     return nbformat.read(NOTEBOOK, as_version=4)
-
-
-def _notebook_functions() -> dict:
-    """The functions defined by the source notebook's solution cells."""
-    namespace: dict = {"np": np, "keras": keras, "layers": keras.layers}
-    for cell in _notebook().cells:
-        if cell.metadata.get("nbgrader", {}).get("solution", False):
-            exec(compile(cell.source, str(NOTEBOOK), "exec"), namespace)  # noqa: S102
-    return namespace
-
-
-W4_CHECKS = [n for n in all_checks() if assignment_of(n) == "w4_cnn_build"]
-
-
-@pytest.mark.parametrize("name", W4_CHECKS)
-def test_notebook_solution_cells_pass_every_hidden_check(name):
-    functions = _notebook_functions()
-    check = all_checks()[name]
-    record = collect(name, *(functions[f] for f in check.functions))
-    result = judge_record(check, record, ref)
-    assert result.passed, result.problems
 
 
 def test_the_notebook_trains_with_the_recipes_the_checks_use():
