@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graders.cases import w4_cnn_build as w4  # noqa: E402
+from graders.cases.trained import trained_record  # noqa: E402
 from graders.judge import load_reference  # noqa: E402
 
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             model = train(seed)
             times.append(time.perf_counter() - start)
-            accuracies.append(accuracy_of(w4._trained_record(model), ref))
+            accuracies.append(accuracy_of(trained_record(model), ref))
             print(
                 f"{name} seed {seed}: held-out accuracy {accuracies[-1]:.4f} "
                 f"(trained in {times[-1]:.1f} s)",

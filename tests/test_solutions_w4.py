@@ -19,6 +19,7 @@ import pytest
 import solutions.w4_cnn_build as ref
 from graders.cases import get_check
 from graders.cases import w4_cnn_build as cases
+from graders.cases.trained import trained_record
 from graders.encoding import encode
 from graders.judge import judge_record
 from graders.models import describe_model
@@ -123,7 +124,7 @@ def _untrained_record(builder, *args) -> dict:
     return {
         "v": 1,
         "check": "happy_model_accuracy",
-        "cases": [{"ok": True, "out": encode(cases._trained_record(model))}],
+        "cases": [{"ok": True, "out": encode(trained_record(model))}],
     }
 
 
@@ -145,7 +146,7 @@ def test_weights_of_another_structure_are_not_evaluated():
 def test_weights_that_do_not_fit_the_structure_they_claim_are_rejected():
     check = get_check("digits_model_accuracy")
     model = ref.digits_model((32, 32, 1), 10)
-    out = cases._trained_record(model)
+    out = trained_record(model)
     out["weights"] = out["weights"][:-1]
     record = {"v": 1, "check": check.name, "cases": [{"ok": True, "out": encode(out)}]}
     result = judge_record(check, record, ref)

@@ -25,7 +25,15 @@ from typing import Any
 import numpy as np
 
 from graders.cases import Check, register
-from graders.models import describe_model, structure_problems
+from graders.cases.trained import (
+    is_model,
+    load_weights,
+    reference_model,
+    run_structure,
+    threshold_verifier,
+    trained_record,
+)
+from graders.models import structure_problems
 
 ASSIGNMENT = "w4_cnn_build"
 
@@ -42,10 +50,6 @@ DIGITS_INPUT_SHAPE = (32, 32, 1)
 
 
 # ---------------------------------------------------------------------------- training recipes
-
-
-def _is_model(value: Any) -> bool:
-    return hasattr(value, "get_weights") and hasattr(value, "layers")
 
 
 def train_happy_model(happy_model: Any, seed: int, verbose: int = 0) -> Any:
@@ -96,64 +100,26 @@ def train_digits_model(digits_model: Any, upsample_digits: Any, seed: int, verbo
     return model
 
 
-def _trained_record(model: Any) -> dict[str, Any]:
-    return {
-        "structure": describe_model(model),
-        "weights": [np.asarray(w) for w in model.get_weights()],
-    }
-
-
 def _run_happy_trained(case: dict[str, Any], model: Any) -> dict[str, Any]:
-    if not _is_model(model):
+    if not is_model(model):
         model = train_happy_model(model, seed=case["seed"])
-    return _trained_record(model)
+    return trained_record(model)
 
 
 def _run_digits_trained(case: dict[str, Any], model: Any, upsample_digits: Any) -> dict[str, Any]:
-    if not _is_model(model):
+    if not is_model(model):
         model = train_digits_model(model, upsample_digits, seed=case["seed"])
-    return _trained_record(model)
+    return trained_record(model)
 
 
 # ---------------------------------------------------------------------------- trusted side
-
-_REFERENCE_MODELS: dict[tuple[str, str, tuple], Any] = {}
-
-
-def _reference_model(reference: ModuleType, builder: str, *args: Any) -> Any:
-    """The reference architecture (cached per process; weights are replaced on every use)."""
-    key = (str(reference.__file__), builder, args)
-    if key not in _REFERENCE_MODELS:
-        _REFERENCE_MODELS[key] = getattr(reference, builder)(*args)
-    return _REFERENCE_MODELS[key]
-
-
-class WeightsDoNotFit(ValueError):
-    """A trained-model record that cannot be evaluated in the reference architecture."""
-
-
-def _load_weights(model: Any, got: Any) -> None:
-    """Put the reported weights into ``model``; WeightsDoNotFit when they do not fit."""
-    if not isinstance(got, dict):
-        raise WeightsDoNotFit("the record holds no trained model")
-    problems = structure_problems(got.get("structure"), describe_model(model))
-    if problems:
-        raise WeightsDoNotFit(
-            "the trained model does not have the specified structure, so it cannot be "
-            f"evaluated ({problems[0]}); see the structure check"
-        )
-    weights = got.get("weights")
-    shapes = [tuple(w.shape) for w in model.get_weights()]
-    if not isinstance(weights, list) or [np.shape(w) for w in weights] != shapes:
-        raise WeightsDoNotFit(f"the trained model's weights do not have the shapes {shapes}")
-    model.set_weights([np.asarray(w, dtype=np.float32) for w in weights])
 
 
 def happy_heldout_accuracy(got: Any, reference: ModuleType) -> float:
     """Accuracy on the held-out faces of a trained-model record (structure and weights),
     evaluated in the reference architecture. Raises WeightsDoNotFit."""
-    model = _reference_model(reference, "happy_model", HAPPY_INPUT_SHAPE)
-    _load_weights(model, got)
+    model = reference_model(reference, "happy_model", HAPPY_INPUT_SHAPE)
+    load_weights(model, got)
     x, y = reference.heldout_faces()
     p = np.asarray(model.predict(x.astype(np.float32), batch_size=256, verbose=0))
     return float(np.mean((p.reshape(-1) > 0.5) == (y.reshape(-1) == 1)))
@@ -164,28 +130,12 @@ def digits_heldout_accuracy(got: Any, reference: ModuleType) -> float:
     architecture on the reference's upsampling. Raises WeightsDoNotFit."""
     from graders.data import load_digits_multiclass_heldout
 
-    model = _reference_model(reference, "digits_model", DIGITS_INPUT_SHAPE, 10)
-    _load_weights(model, got)
+    model = reference_model(reference, "digits_model", DIGITS_INPUT_SHAPE, 10)
+    load_weights(model, got)
     images, labels = load_digits_multiclass_heldout()
     x = reference.upsample_digits(images, DIGITS_TRAINING["factor"])
     p = np.asarray(model.predict(x, batch_size=256, verbose=0))
     return float(np.mean(np.argmax(p, axis=1) == labels))
-
-
-def _threshold_verifier(accuracy_of: Any, what: str, threshold: float) -> Any:
-    def verify(got: Any, expected: Any, case: Any, reference: ModuleType) -> list[str]:
-        try:
-            accuracy = accuracy_of(got, reference)
-        except WeightsDoNotFit as exc:
-            return [str(exc)]
-        if accuracy >= threshold:
-            return []
-        return [
-            f"the trained model classifies {accuracy:.1%} of the held-out {what} correctly; "
-            f"at least {threshold:.0%} is required"
-        ]
-
-    return verify
 
 
 # ---------------------------------------------------------------------------- cases
@@ -193,10 +143,6 @@ def _threshold_verifier(accuracy_of: Any, what: str, threshold: float) -> Any:
 
 def _happy_structure_cases(rng: np.random.Generator) -> list[tuple]:
     return [((64, 64, 3),), ((48, 40, 3),), ((32, 32, 1),)]
-
-
-def _run_structure(case: tuple, builder: Any) -> dict[str, Any]:
-    return describe_model(builder(*case))
 
 
 def _digits_structure_cases(rng: np.random.Generator) -> list[tuple]:
@@ -219,7 +165,7 @@ register(
         name="happy_model_structure",
         functions=("happy_model",),
         make_cases=_happy_structure_cases,
-        run=_run_structure,
+        run=run_structure,
         comparator=structure_problems,
         hint="Use input_shape for keras.Input (do not hard-code 64 x 64 x 3); then, in order: "
         "Rescaling(1/255), ZeroPadding2D(3), Conv2D(32, (7, 7), strides=(1, 1)) without "
@@ -232,7 +178,7 @@ register(
         make_cases=_trained_cases,
         run=_run_happy_trained,
         compare_values=False,
-        verify=_threshold_verifier(happy_heldout_accuracy, "faces", HAPPY_ACCURACY_THRESHOLD),
+        verify=threshold_verifier(happy_heldout_accuracy, "faces", HAPPY_ACCURACY_THRESHOLD),
         hint="Train the model with the training cell as given (Adam, binary cross-entropy, "
         "10 epochs) after happy_model passes its own test, and run this cell on the trained "
         "model `happy`.",
@@ -249,7 +195,7 @@ register(
         name="digits_model_structure",
         functions=("digits_model",),
         make_cases=_digits_structure_cases,
-        run=_run_structure,
+        run=run_structure,
         comparator=structure_problems,
         hint="keras.Input(shape=input_shape); Conv2D(8, (4, 4), padding='same') and ReLU; "
         "MaxPooling2D((4, 4), strides=(4, 4), padding='same'); Conv2D(16, (2, 2), "
@@ -262,7 +208,7 @@ register(
         make_cases=_trained_cases,
         run=_run_digits_trained,
         compare_values=False,
-        verify=_threshold_verifier(digits_heldout_accuracy, "digits", DIGITS_ACCURACY_THRESHOLD),
+        verify=threshold_verifier(digits_heldout_accuracy, "digits", DIGITS_ACCURACY_THRESHOLD),
         hint="Train the model with the training cell as given (Adam, sparse categorical "
         "cross-entropy, 20 epochs) on upsample_digits(train_x, 4), and run this cell on the "
         "trained model `digits`.",

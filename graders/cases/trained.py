@@ -1,0 +1,99 @@
+"""Shared pieces of the hidden checks on Keras models (structure and trained accuracy).
+
+Kernel side: :func:`run_structure` describes a model built for one case, and
+:func:`trained_record` reports a trained model as its normalised structure and its weights
+(plain arrays), nothing else.
+
+Trusted side: :func:`reference_model` builds (once per process) the reference architecture,
+:func:`load_weights` puts a record's weights into it after checking that the structures agree,
+and :func:`threshold_verifier` turns an accuracy function into a check's ``verify``, so the
+accuracy is measured by the grader, on held-out data the kernel never sees.
+
+Keras is never imported here; only the objects passed in are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from graders.models import describe_model, structure_problems
+
+#: ``accuracy_of(record, reference_module) -> accuracy``; raises WeightsDoNotFit.
+AccuracyOf = Callable[[Any, ModuleType], float]
+
+
+def is_model(value: Any) -> bool:
+    """Whether ``value`` looks like a Keras model (rather than a function that builds one)."""
+    return hasattr(value, "get_weights") and hasattr(value, "layers")
+
+
+def run_structure(case: tuple, builder: Any) -> dict[str, Any]:
+    """A check's ``run``: build the model with the case's arguments and describe it."""
+    return describe_model(builder(*case))
+
+
+def trained_record(model: Any) -> dict[str, Any]:
+    """What the kernel reports of a trained model: ``{"structure": ..., "weights": [...]}``,
+    the weights as numpy arrays in the order of ``model.get_weights()``."""
+    return {
+        "structure": describe_model(model),
+        "weights": [np.asarray(w) for w in model.get_weights()],
+    }
+
+
+_REFERENCE_MODELS: dict[tuple[str, str, tuple], Any] = {}
+
+
+def reference_model(reference: ModuleType, builder: str, *args: Any) -> Any:
+    """The reference architecture ``reference.<builder>(*args)``, built once per process
+    (its weights are replaced on every use)."""
+    key = (str(reference.__file__), builder, args)
+    if key not in _REFERENCE_MODELS:
+        _REFERENCE_MODELS[key] = getattr(reference, builder)(*args)
+    return _REFERENCE_MODELS[key]
+
+
+class WeightsDoNotFit(ValueError):
+    """A trained-model record that cannot be evaluated in the reference architecture."""
+
+
+def load_weights(model: Any, got: Any) -> None:
+    """Put the reported weights into ``model``; WeightsDoNotFit when they do not fit."""
+    if not isinstance(got, dict):
+        raise WeightsDoNotFit("the record holds no trained model")
+    problems = structure_problems(got.get("structure"), describe_model(model))
+    if problems:
+        raise WeightsDoNotFit(
+            "the trained model does not have the specified structure, so it cannot be "
+            f"evaluated ({problems[0]}); see the structure check"
+        )
+    weights = got.get("weights")
+    shapes = [tuple(w.shape) for w in model.get_weights()]
+    if not isinstance(weights, list) or [np.shape(w) for w in weights] != shapes:
+        raise WeightsDoNotFit(f"the trained model's weights do not have the shapes {shapes}")
+    model.set_weights([np.asarray(w, dtype=np.float32) for w in weights])
+
+
+def threshold_verifier(
+    accuracy_of: AccuracyOf, what: str, threshold: float
+) -> Callable[[Any, Any, Any, ModuleType], list[str]]:
+    """A check's ``verify``: the record's accuracy, measured by ``accuracy_of`` on the
+    trusted side, must reach ``threshold``; ``what`` names the held-out data in messages."""
+
+    def verify(got: Any, expected: Any, case: Any, reference: ModuleType) -> list[str]:
+        try:
+            accuracy = accuracy_of(got, reference)
+        except WeightsDoNotFit as exc:
+            return [str(exc)]
+        if accuracy >= threshold:
+            return []
+        return [
+            f"the trained model classifies {accuracy:.1%} of the held-out {what} correctly; "
+            f"at least {threshold:.0%} is required"
+        ]
+
+    return verify
