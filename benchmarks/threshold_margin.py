@@ -1,11 +1,12 @@
 """Accuracy margin of the reference models over seeds (DESIGN.md section 3, invariant 6).
 
-Trains the reference solutions of w4_cnn_build with the notebook's recipes, once per seed,
-and measures each trained model's held-out accuracy through the grader's own evaluation (the
-reported weights in the reference architecture, on data the kernel never sees). Prints one
-line per seed, then min / median / threshold and how many seeds pass.
+Trains the reference solutions of w4_cnn_build and w5_resnet with the notebooks' recipes, once
+per seed, and measures each trained model's held-out accuracy through the grader's own
+evaluation (the reported weights in the reference architecture, on data the kernel never sees).
+Prints one line per seed, then min / median / threshold and how many seeds pass.
 
     python benchmarks/threshold_margin.py --seeds 10
+    python benchmarks/threshold_margin.py --seeds 10 --models resnet_model
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graders.cases import w4_cnn_build as w4  # noqa: E402
+from graders.cases import w5_resnet as w5  # noqa: E402
 from graders.cases.trained import trained_record  # noqa: E402
 from graders.judge import load_reference  # noqa: E402
 
@@ -29,20 +31,31 @@ from graders.judge import load_reference  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds (0, 1, ...)")
+    parser.add_argument("--models", nargs="*", help="only these models (default: all)")
     args = parser.parse_args(argv)
     ref = load_reference("w4_cnn_build", ROOT / "solutions")
+    ref5 = load_reference("w5_resnet", ROOT / "solutions")
     models = {
         "happy_model": (
             lambda seed: w4.train_happy_model(ref.happy_model, seed),
-            w4.happy_heldout_accuracy,
+            lambda model: w4.happy_heldout_accuracy(trained_record(model), ref),
             w4.HAPPY_ACCURACY_THRESHOLD,
         ),
         "digits_model": (
             lambda seed: w4.train_digits_model(ref.digits_model, ref.upsample_digits, seed),
-            w4.digits_heldout_accuracy,
+            lambda model: w4.digits_heldout_accuracy(trained_record(model), ref),
             w4.DIGITS_ACCURACY_THRESHOLD,
         ),
+        "resnet_model": (
+            lambda seed: w5.train_resnet_model(ref5.resnet_model, seed),
+            lambda model: w5.resnet_heldout_accuracy(trained_record(model), ref5),
+            w5.RESNET_ACCURACY_THRESHOLD,
+        ),
     }
+    unknown = set(args.models or []) - set(models)
+    if unknown:
+        parser.error(f"unknown models {sorted(unknown)}; choose from {sorted(models)}")
+    models = {k: v for k, v in models.items() if not args.models or k in args.models}
     failed = 0
     for name, (train, accuracy_of, threshold) in models.items():
         accuracies, times = [], []
@@ -50,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             model = train(seed)
             times.append(time.perf_counter() - start)
-            accuracies.append(accuracy_of(trained_record(model), ref))
+            accuracies.append(accuracy_of(model))
             print(
                 f"{name} seed {seed}: held-out accuracy {accuracies[-1]:.4f} "
                 f"(trained in {times[-1]:.1f} s)",

@@ -38,6 +38,7 @@ WRONG_FUNCTIONS = {
     "w2_gradient_descent": ("update_with_momentum", "update_with_adam"),
     "w3_conv_pool": ("pool_forward", "conv_backward"),
     "w4_cnn_build": ("happy_model",),
+    "w5_resnet": ("resnet_model",),
 }
 
 #: Correct code that makes TensorFlow write its log lines to stderr inside a test cell.

@@ -16,11 +16,16 @@ Normalisation, so that equivalent ways of writing a model compare equal:
   ``Conv2D(8, 3, activation="relu")``); layer weights are unaffected, so a trained model's
   weights fit either form.
 
+For graphs that are not a chain (residual blocks), :func:`graph_structure_problems` compares
+two descriptions whatever order their branches were built in (:func:`canonical_order`).
+
 Keras is never imported here: the functions only read attributes of the objects they are given.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any
@@ -243,3 +248,98 @@ def structure_problems(got: Any, expected: dict[str, Any]) -> list[str]:
             if not _same(have, want):
                 problems.append(f"{_row_name(i, e)}: {key} is {have!r}, expected {want!r}")
     return problems
+
+
+# ---------------------------------------------------------------------------- graphs
+
+#: Graphs larger than this are compared as they come (the ordering is quadratic in the rows).
+_MAX_ROWS = 1000
+#: Layer classes whose inputs may come in any order.
+_COMMUTATIVE = ("Add", "Multiply", "Maximum", "Minimum", "Average")
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def canonical_order(rows: list[dict[str, Any]]) -> list[int] | None:
+    """The rows' indices in a canonical topological order, or None for a malformed graph.
+
+    Every row gets a signature from its own description, from what it reads (recursively,
+    upstream) and from what reads it (recursively, downstream); among the rows whose inputs
+    are all placed, the one with the smallest signature comes next. Two writings of one graph
+    (branches built in another order) get the same order.
+    """
+    n = len(rows)
+    if n > _MAX_ROWS:
+        return None
+    sources: list[list[int]] = []
+    for i, row in enumerate(rows):
+        inputs = row.get("inputs")
+        if not isinstance(inputs, list) or not all(
+            isinstance(j, int) and not isinstance(j, bool) and MODEL_INPUT <= j < i for j in inputs
+        ):
+            return None
+        sources.append(list(inputs))
+    local = [_digest({k: v for k, v in row.items() if k != "inputs"}) for row in rows]
+    readers: list[list[int]] = [[] for _ in range(n)]
+    for i, inputs in enumerate(sources):
+        for j in inputs:
+            if j != MODEL_INPUT:
+                readers[j].append(i)
+    up: list[str] = []
+    for i, inputs in enumerate(sources):
+        above = ["input" if j == MODEL_INPUT else up[j] for j in inputs]
+        if rows[i].get("class") in _COMMUTATIVE:
+            above.sort()
+        up.append(_digest([local[i], above]))
+    down = [""] * n
+    for i in reversed(range(n)):
+        down[i] = _digest([local[i], sorted(down[r] for r in readers[i])])
+    placed: set[int] = set()
+    order: list[int] = []
+    while len(order) < n:
+        ready = [
+            i
+            for i in range(n)
+            if i not in placed and all(j == MODEL_INPUT or j in placed for j in sources[i])
+        ]
+        nxt = min(ready, key=lambda i: (up[i], down[i], i))
+        placed.add(nxt)
+        order.append(nxt)
+    return order
+
+
+def canonical_structure(desc: Any) -> Any:
+    """A description (:func:`graders.models.describe_model`) with its rows in the canonical
+    order, ``inputs`` renumbered, and the inputs of commutative layers (``Add``) sorted.
+    Anything malformed is returned unchanged (the comparison then reports it)."""
+    if not isinstance(desc, dict) or not isinstance(desc.get("layers"), list):
+        return desc
+    rows = desc["layers"]
+    if not all(isinstance(r, dict) for r in rows):
+        return desc
+    order = canonical_order(rows)
+    if order is None:
+        return desc
+    position = {old: new for new, old in enumerate(order)}
+    position[MODEL_INPUT] = MODEL_INPUT
+    layers = []
+    for old in order:
+        row = dict(rows[old])
+        inputs = [position[j] for j in row["inputs"]]
+        row["inputs"] = sorted(inputs) if row.get("class") in _COMMUTATIVE else inputs
+        layers.append(row)
+    return {**desc, "layers": layers}
+
+
+def graph_structure_problems(got: Any, expected: dict[str, Any]) -> list[str]:
+    """Differences between two model graphs, whatever order their branches were built in.
+
+    The verdict compares both graphs in the canonical order (:func:`canonical_structure`);
+    when they differ, the problems are told in the models' own layer order (the order of
+    ``model.summary()``), which is what a student can compare with.
+    """
+    if not structure_problems(canonical_structure(got), canonical_structure(expected)):
+        return []
+    return structure_problems(got, expected) or ["the layers are connected differently"]

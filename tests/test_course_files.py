@@ -26,6 +26,7 @@ def test_there_are_source_notebooks():
         "w2_gradient_descent",
         "w3_conv_pool",
         "w4_cnn_build",
+        "w5_resnet",
     ]
 
 

@@ -10,7 +10,7 @@ from keras import layers
 
 from graders.checks import CheckFailed, check_model
 from graders.encoding import decode, encode
-from graders.models import MODEL_INPUT, describe_model, structure_problems
+from graders.models import MODEL_INPUT, describe_model, graph_structure_problems, structure_problems
 
 
 def _small_cnn(*, fused: bool = False, relu_layer: str = "ReLU") -> keras.Model:
@@ -125,3 +125,25 @@ def test_float_attributes_compare_within_a_relative_tolerance():
     check_model("scaled", model, [("Rescaling", (None, 4, 4, 1), 0, {"scale": 1 / 255.0})])
     with pytest.raises(CheckFailed, match="scale is"):
         check_model("scaled", model, [("Rescaling", (None, 4, 4, 1), 0, {"scale": 1 / 256})])
+
+
+def _two_branches(shortcut_first: bool) -> keras.Model:
+    inputs = keras.Input(shape=(6, 6, 2))
+    if shortcut_first:
+        short = layers.Conv2D(4, 1)(inputs)
+        main = layers.Conv2D(4, 3, padding="same")(inputs)
+    else:
+        main = layers.Conv2D(4, 3, padding="same")(inputs)
+        short = layers.Conv2D(4, 1)(inputs)
+    outputs = layers.Add()([main, short] if not shortcut_first else [short, main])
+    return keras.Model(inputs, layers.ReLU()(outputs))
+
+
+def test_graphs_compare_equal_whatever_order_their_branches_were_built_in():
+    first, second = describe_model(_two_branches(False)), describe_model(_two_branches(True))
+    assert structure_problems(first, second)  # row by row, the order differs
+    assert graph_structure_problems(first, second) == []
+    inputs = keras.Input(shape=(6, 6, 2))
+    main = layers.Conv2D(4, 3, padding="valid")(layers.ZeroPadding2D(1)(inputs))
+    other = keras.Model(inputs, layers.ReLU()(layers.Add()([main, layers.Conv2D(4, 1)(inputs)])))
+    assert graph_structure_problems(describe_model(other), first)

@@ -146,12 +146,15 @@ def test_weights_of_another_structure_are_not_evaluated():
 def test_weights_that_do_not_fit_the_structure_they_claim_are_rejected():
     check = get_check("digits_model_accuracy")
     model = ref.digits_model((32, 32, 1), 10)
-    out = trained_record(model)
-    out["weights"] = out["weights"][:-1]
-    record = {"v": 1, "check": check.name, "cases": [{"ok": True, "out": encode(out)}]}
-    result = judge_record(check, record, ref)
-    assert not result.passed
-    assert "weights do not have the shapes" in result.problems[0]
+    short = trained_record(model)
+    short["weights"] = short["weights"][:-1]
+    wrong_shape = trained_record(model)
+    wrong_shape["weights"][0][0] = wrong_shape["weights"][0][0][:, :, :, :4]
+    for out, message in [(short, "come in 2 groups"), (wrong_shape, "do not have the shapes")]:
+        record = {"v": 1, "check": check.name, "cases": [{"ok": True, "out": encode(out)}]}
+        result = judge_record(check, record, ref)
+        assert not result.passed
+        assert message in result.problems[0]
 
 
 def test_the_held_out_faces_are_not_the_students_faces():

@@ -2,10 +2,11 @@
 
 Kernel side: :func:`run_structure` describes a model built for one case, and
 :func:`trained_record` reports a trained model as its normalised structure and its weights
-(plain arrays), nothing else.
+(plain arrays, grouped by layer), nothing else.
 
 Trusted side: :func:`reference_model` builds (once per process) the reference architecture,
-:func:`load_weights` puts a record's weights into it after checking that the structures agree,
+:func:`load_weights` puts a record's weights into it after checking that the structures agree
+(layers matched through the graphs' canonical order, so branch order does not matter),
 and :func:`threshold_verifier` turns an accuracy function into a check's ``verify``, so the
 accuracy is measured by the grader, on held-out data the kernel never sees.
 
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from graders.models import describe_model, structure_problems
+from graders.models import canonical_order, describe_model, graph_structure_problems
 
 #: ``accuracy_of(record, reference_module) -> accuracy``; raises WeightsDoNotFit.
 AccuracyOf = Callable[[Any, ModuleType], float]
@@ -38,10 +39,13 @@ def run_structure(case: tuple, builder: Any) -> dict[str, Any]:
 
 def trained_record(model: Any) -> dict[str, Any]:
     """What the kernel reports of a trained model: ``{"structure": ..., "weights": [...]}``,
-    the weights as numpy arrays in the order of ``model.get_weights()``."""
+    with one list of arrays per layer that has weights, in the order of ``model.layers`` (the
+    order of the structure's rows with parameters)."""
     return {
         "structure": describe_model(model),
-        "weights": [np.asarray(w) for w in model.get_weights()],
+        "weights": [
+            [np.asarray(w) for w in layer.get_weights()] for layer in model.layers if layer.weights
+        ],
     }
 
 
@@ -62,20 +66,43 @@ class WeightsDoNotFit(ValueError):
 
 
 def load_weights(model: Any, got: Any) -> None:
-    """Put the reported weights into ``model``; WeightsDoNotFit when they do not fit."""
+    """Put a record's per-layer weights into ``model``, matching layers through the canonical
+    order of the two graphs; WeightsDoNotFit when the structure or the weights do not fit."""
     if not isinstance(got, dict):
         raise WeightsDoNotFit("the record holds no trained model")
-    problems = structure_problems(got.get("structure"), describe_model(model))
+    expected = describe_model(model)
+    problems = graph_structure_problems(got.get("structure"), expected)
     if problems:
         raise WeightsDoNotFit(
             "the trained model does not have the specified structure, so it cannot be "
             f"evaluated ({problems[0]}); see the structure check"
         )
+    got_rows, ref_rows = got["structure"]["layers"], expected["layers"]
+    got_order, ref_order = canonical_order(got_rows), canonical_order(ref_rows)
+    if got_order is None or ref_order is None:
+        raise WeightsDoNotFit("the trained model's layers are not connected as a graph")
+    got_weighted = [i for i, row in enumerate(got_rows) if row.get("params")]
+    ref_weighted = [i for i, row in enumerate(ref_rows) if row.get("params")]
+    ref_layers = [layer for layer in model.layers if layer.weights]
     weights = got.get("weights")
-    shapes = [tuple(w.shape) for w in model.get_weights()]
-    if not isinstance(weights, list) or [np.shape(w) for w in weights] != shapes:
-        raise WeightsDoNotFit(f"the trained model's weights do not have the shapes {shapes}")
-    model.set_weights([np.asarray(w, dtype=np.float32) for w in weights])
+    if not isinstance(weights, list) or len(weights) != len(got_weighted):
+        count = len(weights) if isinstance(weights, list) else 0
+        raise WeightsDoNotFit(
+            f"the trained model's weights come in {count} groups, expected one for each of "
+            f"its {len(got_weighted)} layers with parameters"
+        )
+    got_group = dict(zip(got_weighted, weights, strict=True))
+    ref_layer = dict(zip(ref_weighted, ref_layers, strict=True))
+    for g, r in zip(got_order, ref_order, strict=True):
+        if r not in ref_layer:
+            continue
+        layer, group = ref_layer[r], got_group.get(g)
+        shapes = [tuple(w.shape) for w in layer.get_weights()]
+        if not isinstance(group, list) or [np.shape(w) for w in group] != shapes:
+            raise WeightsDoNotFit(
+                f"the weights of layer {layer.name} do not have the shapes {shapes}"
+            )
+        layer.set_weights([np.asarray(w, dtype=np.float32) for w in group])
 
 
 def threshold_verifier(

@@ -33,7 +33,7 @@ from graders.cases.trained import (
     threshold_verifier,
     trained_record,
 )
-from graders.models import structure_problems
+from graders.models import graph_structure_problems
 
 ASSIGNMENT = "w4_cnn_build"
 
@@ -166,7 +166,7 @@ register(
         functions=("happy_model",),
         make_cases=_happy_structure_cases,
         run=run_structure,
-        comparator=structure_problems,
+        comparator=graph_structure_problems,
         hint="Use input_shape for keras.Input (do not hard-code 64 x 64 x 3); then, in order: "
         "Rescaling(1/255), ZeroPadding2D(3), Conv2D(32, (7, 7), strides=(1, 1)) without "
         "padding, BatchNormalization(axis=3), ReLU, MaxPooling2D((2, 2)), Flatten, and "
@@ -196,7 +196,7 @@ register(
         functions=("digits_model",),
         make_cases=_digits_structure_cases,
         run=run_structure,
-        comparator=structure_problems,
+        comparator=graph_structure_problems,
         hint="keras.Input(shape=input_shape); Conv2D(8, (4, 4), padding='same') and ReLU; "
         "MaxPooling2D((4, 4), strides=(4, 4), padding='same'); Conv2D(16, (2, 2), "
         "padding='same') and ReLU; MaxPooling2D((2, 2), strides=(2, 2), padding='same'); "
