@@ -6,6 +6,7 @@ dlgrade export [--csv FILE] [--gradescope DIR]
 dlgrade report [--out FILE]
 dlgrade validate                          reference full marks, blank zero, mutants, release
 dlgrade demo [--out DIR] [--students N] [--assignment A]   a simulated class, graded
+dlgrade pretrain face_encoder [--out FILE] [--seed N]   regenerate shipped weights
 """
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from graders import pretrain
+
+    options = ["--seed", str(args.seed)]
+    options += ["--out", args.out] if args.out else []
+    options += ["--steps", str(args.steps)] if args.steps else []
+    return pretrain.main([args.what, *options])
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``dlgrade``."""
     parser = argparse.ArgumentParser(prog="dlgrade", description=__doc__.split("\n\n")[0])
@@ -129,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--students", type=int, default=12)
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("pretrain", help="regenerate the weights the course ships")
+    p.add_argument("what", choices=["face_encoder"])
+    p.add_argument("--out", help="weights file to write (default: the shipped one)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, help="optimisation steps (default: the shipped run's)")
+    p.set_defaults(func=cmd_pretrain)
     return parser
 
 

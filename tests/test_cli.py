@@ -72,3 +72,16 @@ def test_demo_grades_a_class_of_twelve_end_to_end(tmp_path, capsys):
 def test_validate_passes_on_the_course(capsys):
     assert cli.main(["--course", str(ROOT), "validate"]) == 0
     assert "all checks passed" in capsys.readouterr().out
+
+
+def test_pretrain_is_a_thin_wrapper_over_the_pretraining_module(monkeypatch, tmp_path):
+    from graders import pretrain
+
+    calls = []
+    monkeypatch.setattr(
+        pretrain, "pretrain_face_encoder", lambda out, seed, **kw: calls.append((out, seed, kw))
+    )
+    out = str(tmp_path / "encoder.weights.h5")
+    args = ["pretrain", "face_encoder", "--out", out, "--seed", "2", "--steps", "5"]
+    assert cli.main(["--course", str(ROOT), *args]) == 0
+    assert calls == [(out, 2, {"steps": 5})]
