@@ -4,7 +4,7 @@ dlgrade release [ASSIGNMENT ...]          generate release/ from source/ with nb
 dlgrade autograde ASSIGNMENT [--student S] [--force]
 dlgrade export [--csv FILE] [--gradescope DIR]
 dlgrade report [--out FILE]
-dlgrade validate                          reference full marks, blank zero, mutants, release
+dlgrade validate [--assignment A]         reference full marks, blank zero, mutants, release
 dlgrade demo [--out DIR] [--students N] [--assignment A]   a simulated class, graded
 dlgrade pretrain face_encoder [--out FILE] [--seed N]   regenerate shipped weights
 """
@@ -76,7 +76,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from graders import validate
 
-    problems = validate.validate(_course_root(args))
+    problems = validate.validate(_course_root(args), args.assignment)
     for p in problems:
         print(f"FAIL {p}")
     print("validate: " + ("all checks passed" if not problems else f"{len(problems)} problems"))
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("validate", help="the course's own checks (see DESIGN.md section 6)")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("demo", help="grade a simulated class end to end")

@@ -133,8 +133,9 @@ def _solution_lines(source: str) -> list[str]:
     return lines
 
 
-def mutant_problems(root: Path) -> list[str]:
-    """Problems when a mutant escapes the hidden checks or a valid variant is rejected."""
+def mutant_problems(root: Path, assignments: list[str] | None = None) -> list[str]:
+    """Problems when a mutant escapes the hidden checks or a valid variant is rejected (for
+    every assignment, or those in ``assignments``)."""
     root = Path(root).resolve()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
@@ -142,6 +143,8 @@ def mutant_problems(root: Path) -> list[str]:
 
     problems = []
     for path in sorted((root / "tests" / "mutants").glob("w*.py")):
+        if assignments and path.stem not in assignments:
+            continue
         module = importlib.import_module(f"tests.mutants.{path.stem}")
         for impl in module.IMPLEMENTATIONS:
             results = judge_impl(module.ASSIGNMENT, impl, stop_at_failure=not impl.valid)
@@ -158,15 +161,19 @@ def mutant_problems(root: Path) -> list[str]:
     return problems
 
 
-def pipeline_problems(root: Path, progress: bool = False) -> list[str]:
+def pipeline_problems(
+    root: Path, progress: bool = False, assignments: list[str] | None = None
+) -> list[str]:
     """Problems when, through real nbgrader autograding, the reference does not earn full
-    marks or the blank release does not earn zero on every graded cell."""
+    marks or the blank release does not earn zero on every graded cell (for every
+    assignment, or those in ``assignments``)."""
     root = Path(root).resolve()
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
         copy = course.copy_course(root, Path(tmp) / "course")
-        course.release(copy)
-        for assignment in course.assignments_in(copy):
+        chosen = [a for a in course.assignments_in(copy) if not assignments or a in assignments]
+        course.release(copy, chosen)
+        for assignment in chosen:
             for source_path in sorted((copy / "source" / assignment).glob("*.ipynb")):
                 release_nb = submissions.read(copy / "release" / assignment / source_path.name)
                 reference = submissions.with_reference_answers(
@@ -195,14 +202,22 @@ def pipeline_problems(root: Path, progress: bool = False) -> list[str]:
     return problems
 
 
-def validate(root: Path) -> list[str]:
-    """Every check: release up to date and secret-free, test power, the pipeline."""
+def validate(root: Path, assignments: list[str] | None = None) -> list[str]:
+    """Every check: release up to date and secret-free, test power, the pipeline (the last
+    two for every assignment, or those in ``assignments``)."""
+    known = course.assignments_in(root)
+    unknown = sorted(set(assignments or []) - set(known))
+    if unknown:
+        raise course.CourseError(
+            f"no assignment {', '.join(unknown)} in {Path(root) / 'source'}; "
+            f"choose from {', '.join(known)}"
+        )
     problems = []
     for name, check in [
         ("release", stale_release_problems),
         ("leaks", leak_problems),
-        ("mutants", mutant_problems),
-        ("pipeline", pipeline_problems),
+        ("mutants", lambda r: mutant_problems(r, assignments)),
+        ("pipeline", lambda r: pipeline_problems(r, assignments=assignments)),
     ]:
         print(f"validate: {name} ...", flush=True)
         problems += [f"[{name}] {p}" for p in check(root)]

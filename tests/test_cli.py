@@ -70,8 +70,14 @@ def test_demo_grades_a_class_of_twelve_end_to_end(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_validate_passes_on_the_course(capsys):
-    assert cli.main(["--course", str(ROOT), "validate"]) == 0
+    # One assignment keeps this short; the pipeline and mutant tests cover them all.
+    assert cli.main(["--course", str(ROOT), "validate", "--assignment", "w1_broadcasting"]) == 0
     assert "all checks passed" in capsys.readouterr().out
+
+
+def test_validate_names_an_unknown_assignment(capsys):
+    assert cli.main(["--course", str(ROOT), "validate", "--assignment", "w9_nothing"]) == 2
+    assert "no assignment w9_nothing" in capsys.readouterr().err
 
 
 def test_pretrain_is_a_thin_wrapper_over_the_pretraining_module(monkeypatch, tmp_path):
