@@ -73,6 +73,20 @@ def assignments_in(root: Path) -> list[str]:
     return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
+def choose_assignments(root: Path, names: Iterable[str] | None = None) -> list[str]:
+    """The course's assignment ids in order, or only those in ``names``; a CourseError
+    names any id the course does not have."""
+    available = assignments_in(root)
+    unknown = sorted(set(names or []) - set(available))
+    if unknown:
+        raise CourseError(
+            f"no assignment {', '.join(unknown)} in {Path(root) / 'source'}; "
+            f"choose from {', '.join(available)}"
+        )
+    wanted = set(names or [])
+    return [a for a in available if not wanted or a in wanted]
+
+
 def release(root: Path, assignments: Iterable[str] | None = None) -> list[Path]:
     """Generate ``release/<assignment>/`` from ``source/`` with nbgrader; return the folders.
 

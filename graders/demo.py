@@ -58,14 +58,7 @@ def run_demo(
     if n_students < 1:
         raise course.CourseError("--students must be at least 1")
     copy = course.copy_course(root, out / "course", include=("source", "solutions"))
-    available = course.assignments_in(copy)
-    unknown = sorted(set(assignments or []) - set(available))
-    if unknown:
-        raise course.CourseError(
-            f"no assignment {', '.join(unknown)} in {root / 'source'}; "
-            f"choose from {', '.join(available)}"
-        )
-    chosen = [a for a in available if not assignments or a in assignments]
+    chosen = course.choose_assignments(root, assignments)
     print(f"[1/4] releasing {', '.join(chosen)}", flush=True)
     course.release(copy, chosen)
 

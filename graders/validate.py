@@ -171,7 +171,7 @@ def pipeline_problems(
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
         copy = course.copy_course(root, Path(tmp) / "course")
-        chosen = [a for a in course.assignments_in(copy) if not assignments or a in assignments]
+        chosen = course.choose_assignments(copy, assignments)
         course.release(copy, chosen)
         for assignment in chosen:
             for source_path in sorted((copy / "source" / assignment).glob("*.ipynb")):
@@ -205,13 +205,7 @@ def pipeline_problems(
 def validate(root: Path, assignments: list[str] | None = None) -> list[str]:
     """Every check: release up to date and secret-free, test power, the pipeline (the last
     two for every assignment, or those in ``assignments``)."""
-    known = course.assignments_in(root)
-    unknown = sorted(set(assignments or []) - set(known))
-    if unknown:
-        raise course.CourseError(
-            f"no assignment {', '.join(unknown)} in {Path(root) / 'source'}; "
-            f"choose from {', '.join(known)}"
-        )
+    course.choose_assignments(root, assignments)  # a CourseError names an unknown one
     problems = []
     for name, check in [
         ("release", stale_release_problems),
