@@ -1,6 +1,7 @@
 """Accuracy margin of the reference models over seeds (DESIGN.md section 3, invariant 6).
 
-Trains the reference solutions of w4_cnn_build and w5_resnet with the notebooks' recipes, once
+Trains the reference solutions of w4_cnn_build, w5_resnet and w6_transfer_learning with the
+notebooks' recipes, once
 per seed, and measures each trained model's held-out accuracy through the grader's own
 evaluation (the reported weights in the reference architecture, on data the kernel never sees).
 Prints one line per seed, then min / median / threshold and how many seeds pass.
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from graders.cases import w4_cnn_build as w4  # noqa: E402
 from graders.cases import w5_resnet as w5  # noqa: E402
+from graders.cases import w6_transfer_learning as w6  # noqa: E402
 from graders.cases.trained import trained_record  # noqa: E402
 from graders.judge import load_reference  # noqa: E402
 
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ref = load_reference("w4_cnn_build", ROOT / "solutions")
     ref5 = load_reference("w5_resnet", ROOT / "solutions")
+    ref6 = load_reference("w6_transfer_learning", ROOT / "solutions")
     models = {
         "happy_model": (
             lambda seed: w4.train_happy_model(ref.happy_model, seed),
@@ -50,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
             lambda seed: w5.train_resnet_model(ref5.resnet_model, seed),
             lambda model: w5.resnet_heldout_accuracy(trained_record(model), ref5),
             w5.RESNET_ACCURACY_THRESHOLD,
+        ),
+        "transfer_model": (
+            lambda seed: w6.train_transfer_model(
+                ref6.transfer_model, ref6.fine_tune, ref6.data_augmenter, seed
+            ),
+            lambda model: w6.transfer_heldout_accuracy(trained_record(model), ref6),
+            w6.TRANSFER_ACCURACY_THRESHOLD,
         ),
     }
     unknown = set(args.models or []) - set(models)

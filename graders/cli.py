@@ -6,7 +6,7 @@ dlgrade export [--csv FILE] [--gradescope DIR]
 dlgrade report [--out FILE]
 dlgrade validate [--assignment A]         reference full marks, blank zero, mutants, release
 dlgrade demo [--out DIR] [--students N] [--assignment A]   a simulated class, graded
-dlgrade pretrain face_encoder [--out FILE] [--seed N]   regenerate shipped weights
+dlgrade pretrain face_encoder|mobilenet [--out FILE]      regenerate shipped weights
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     options = ["--seed", str(args.seed)]
     options += ["--out", args.out] if args.out else []
     options += ["--steps", str(args.steps)] if args.steps else []
+    options += ["--epochs", str(args.epochs)] if args.epochs else []
     return pretrain.main([args.what, *options])
 
 
@@ -142,10 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("pretrain", help="regenerate the weights the course ships")
-    p.add_argument("what", choices=["face_encoder"])
+    p.add_argument("what", choices=["face_encoder", "mobilenet"])
     p.add_argument("--out", help="weights file to write (default: the shipped one)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, help="optimisation steps (default: the shipped run's)")
+    p.add_argument("--steps", type=int, help="face_encoder: optimisation steps")
+    p.add_argument("--epochs", type=int, help="mobilenet: epochs")
     p.set_defaults(func=cmd_pretrain)
     return parser
 

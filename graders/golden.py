@@ -39,6 +39,7 @@ WRONG_FUNCTIONS = {
     "w3_conv_pool": ("pool_forward", "conv_backward"),
     "w4_cnn_build": ("happy_model",),
     "w5_resnet": ("resnet_model",),
+    "w6_transfer_learning": ("transfer_model",),
     "w7_triplet_loss": ("who_is_it",),
 }
 

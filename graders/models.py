@@ -14,7 +14,14 @@ Normalisation, so that equivalent ways of writing a model compare equal:
 - an activation layer that directly follows a layer with a linear activation and is its only
   reader is folded into that layer (``Conv2D(8, 3)`` then ``ReLU()`` equals
   ``Conv2D(8, 3, activation="relu")``); layer weights are unaffected, so a trained model's
-  weights fit either form.
+  weights fit either form;
+- operations written with operators in a functional model are rows too: ``x + y`` is an
+  ``Add`` like ``layers.Add()([x, y])``, and arithmetic with a number (``x / 127.5 - 1``, as
+  ``keras.applications.mobilenet_v2.preprocess_input`` does) is a ``Rescaling`` row with the
+  composed ``scale`` and ``offset``, like ``layers.Rescaling(1 / 127.5, offset=-1)``;
+- a nested model (a pretrained base, an augmentation ``Sequential``) is one row, with its
+  ``trainable`` flag, the ``training`` argument it was called with, and how many of its
+  layers and parameters are trainable.
 
 For graphs that are not a chain (residual blocks), :func:`graph_structure_problems` compares
 two descriptions whatever order their branches were built in (:func:`canonical_order`).
@@ -26,6 +33,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from typing import Any
@@ -44,9 +53,21 @@ _ATTRIBUTES = (
     "rate",
     "scale",
     "offset",
+    "mode",
+    "factor",
     "trainable",
 )
 _ACTIVATION_LAYERS = ("Activation", "ReLU")
+_NESTED_MODELS = ("Functional", "Sequential", "Model")
+#: Arithmetic with one tensor and one number, as ``(scale, offset)`` of the affine map it is;
+#: ``first`` tells whether the tensor is the first operand.
+_AFFINE_OPS = {
+    "Add": lambda c, first: (1.0, c),
+    "Subtract": lambda c, first: (1.0, -c) if first else (-1.0, c),
+    "Multiply": lambda c, first: (c, 0.0),
+    "TrueDivide": lambda c, first: (1.0 / c, 0.0) if first and c else None,
+    "Divide": lambda c, first: (1.0 / c, 0.0) if first and c else None,
+}
 #: The model input, as a source in a row's ``inputs``.
 MODEL_INPUT = -1
 
@@ -69,14 +90,47 @@ def _activation_name(fn: Any) -> str:
     return str(getattr(fn, "__name__", fn))
 
 
-def _layer_row(layer: Any, output_shape: tuple) -> dict[str, Any]:
-    """The description of one layer, without its inputs."""
+def _affine(kind: str, node: Any) -> tuple[float, float] | None:
+    """``(scale, offset)`` when the call is arithmetic between one tensor and one number."""
+    args = list(node.arguments.args)
+    if kind not in _AFFINE_OPS or len(args) != 2 or node.arguments.kwargs:
+        return None
+    tensors = [type(a).__name__ == "KerasTensor" for a in args]
+    if sorted(tensors) != [False, True]:
+        return None
+    constant = args[tensors.index(False)]
+    if isinstance(constant, bool) or not isinstance(constant, numbers.Real):
+        return None
+    return _AFFINE_OPS[kind](float(constant), tensors[0])
+
+
+def _layer_row(layer: Any, output_shape: tuple, node: Any = None) -> dict[str, Any]:
+    """The description of one layer (or operation, or nested model), without its inputs;
+    ``node`` is the call of it that the model uses."""
     kind = type(layer).__name__
+    affine = _affine(kind, node) if node is not None else None
+    if affine is not None:
+        scale, offset = affine
+        return {
+            "class": "Rescaling",
+            "output_shape": _plain(tuple(output_shape)),
+            "params": 0,
+            "scale": _plain(scale),
+            "offset": _plain(offset),
+        }
+    count = getattr(layer, "count_params", None)
     row: dict[str, Any] = {
         "class": kind,
         "output_shape": _plain(tuple(output_shape)),
-        "params": int(layer.count_params()),
+        "params": int(count()) if callable(count) and getattr(layer, "built", True) else 0,
     }
+    if kind in _NESTED_MODELS:
+        inner = list(getattr(layer, "layers", []))
+        row["training"] = node.arguments.kwargs.get("training") if node is not None else None
+        row["trainable_layers"] = sum(1 for sub in inner if sub.trainable_weights)
+        row["trainable_params"] = int(
+            sum(math.prod(int(d) for d in w.shape) for w in layer.trainable_weights)
+        )
     for name in _ATTRIBUTES:
         if not hasattr(layer, name):
             continue
@@ -85,7 +139,7 @@ def _layer_row(layer: Any, output_shape: tuple) -> dict[str, Any]:
             value = _activation_name(value)
         elif name == "axis" and isinstance(value, int) and value < 0:
             value += len(output_shape)
-        elif name == "trainable" and kind not in ("Functional", "Sequential", "Model"):
+        elif name == "trainable" and kind not in _NESTED_MODELS:
             continue
         row[name] = _plain(value)
     if kind == "ReLU":
@@ -124,6 +178,25 @@ def _graph_nodes(model: Any) -> dict[int, Any]:
     return nodes
 
 
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _folds_into_previous(
+    row: dict[str, Any], rows: list[dict[str, Any]], sources: list[int], readers: dict[int, int]
+) -> bool:
+    """Whether ``row``, a rescaling, composes with the rescaling just before it (its only
+    input, read by nothing else) into one row."""
+    if row["class"] != "Rescaling" or not rows or sources != [len(rows) - 1]:
+        return False
+    previous = rows[-1]
+    return (
+        previous["class"] == "Rescaling"
+        and readers.get(previous["_out"], 0) == 1
+        and all(_scalar(r.get(k)) for r in (row, previous) for k in ("scale", "offset"))
+    )
+
+
 def describe_model(model: Any) -> dict[str, Any]:
     """The normalised structure of a built Keras model, as plain data.
 
@@ -133,8 +206,10 @@ def describe_model(model: Any) -> dict[str, Any]:
         ``output_shape``, ``params`` (parameter count), ``inputs`` (indices of the rows it
         reads, :data:`MODEL_INPUT` for the model input) and the layer's attributes among
         ``units, filters, kernel_size, strides, padding, pool_size, activation, use_bias,
-        axis, rate, scale, offset`` (and ``trainable`` for a nested model). Layers the
-        model's graph does not use are left out.
+        axis, rate, scale, offset, mode, factor``; a nested model's row has ``trainable``,
+        ``training`` (the argument it was called with, None when not given),
+        ``trainable_layers`` and ``trainable_params``. Layers the model's graph does not use
+        are left out.
     Raises:
         TypeError: when ``model`` is not a built Keras model.
     """
@@ -151,9 +226,12 @@ def describe_model(model: Any) -> dict[str, Any]:
             f"expected a Keras model with known inputs, got {type(model).__name__}; "
             "return the model object (keras.Model or keras.Sequential)"
         )
+    # A functional model's operations include arithmetic written with operators; a
+    # Sequential model has layers only.
+    operations = getattr(model, "operations", None) or layers
     used = [
         (layer, nodes[id(layer)])
-        for layer in layers
+        for layer in operations
         if id(layer) in nodes and type(layer).__name__ != "InputLayer"
     ]
     readers: dict[int, int] = {}
@@ -165,7 +243,16 @@ def describe_model(model: Any) -> dict[str, Any]:
     for layer, node in used:
         sources = [source_of.get(id(t), MODEL_INPUT) for t in node.input_tensors]
         output = node.output_tensors[0]
-        row = _layer_row(layer, tuple(output.shape))
+        row = _layer_row(layer, tuple(output.shape), node)
+        if _folds_into_previous(row, rows, sources, readers):
+            previous = rows[-1]
+            scale, offset = row["scale"], row["offset"]
+            previous["offset"] = _plain(scale * previous["offset"] + offset)
+            previous["scale"] = _plain(scale * previous["scale"])
+            previous["output_shape"] = row["output_shape"]
+            previous["_out"] = id(output)
+            source_of[id(output)] = len(rows) - 1
+            continue
         if (
             row["class"] in _ACTIVATION_LAYERS
             and rows

@@ -1,4 +1,8 @@
-"""The face encoder of w7_triplet_loss: its architecture, its pretraining and its loader.
+"""The course's shipped weights: the face encoder of w7_triplet_loss (architecture, pretraining,
+loader) and the MobileNetV2 base of w6_transfer_learning (pretraining; the notebook loads it
+with ``keras.applications.MobileNetV2(..., weights=MOBILENET_WEIGHTS_PATH)``).
+
+Face encoder.
 
 The encoder is a small convolutional network that maps a face, ``(m, 64, 64, 3)`` pixels
 scaled to ``[0, 1]``, to an L2-normalised encoding ``(m, 64)``. It is pretrained by this
@@ -7,6 +11,7 @@ below; nothing is downloaded), and the weights are committed as
 ``graders/weights/face_encoder.weights.h5``. Regenerate them with one command::
 
     python -m graders.pretrain face_encoder [--out PATH]
+    python -m graders.pretrain mobilenet [--out PATH]
 
 Training: batches of ``P`` identities times ``K`` views; every (anchor, positive, negative)
 triplet of a batch counts, and the loss is the mean triplet loss over the triplets whose loss
@@ -14,7 +19,18 @@ is positive (batch-all mining, squared distances, margin ``alpha``); Adam. Deter
 TensorFlow allows (seeded, op determinism on).
 
 :func:`load_face_encoder` builds the architecture and loads the committed weights through
-``model.load_weights``. TensorFlow and Keras are imported inside the functions.
+``model.load_weights``.
+
+MobileNetV2 base. The real ``keras.applications.MobileNetV2`` architecture, width
+``alpha=0.35``, input ``(64, 64, 3)``, ``include_top=False``, pretrained as a 10-way
+classifier of the shapes of :data:`graders.shapes.SOURCE_SHAPES` (20,000 generated images;
+``Rescaling(1 / 127.5, offset=-1)``, the base, global average pooling and a dense layer of
+logits; Adam, 8 epochs). Only the base's weights are saved
+(``graders/weights/mobilenet_v2_shapes.weights.h5``). During pretraining the base's batch
+normalisations use momentum 0.9 instead of Keras's 0.999, so that their moving statistics
+follow the training (momentum is not part of the weights file).
+
+TensorFlow and Keras are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -39,6 +55,15 @@ TRAIN_FACES_SEED = 7_001
 VALIDATION_FACES_SEED = 7_002
 #: Distance below which two encodings are taken to show the same person.
 VERIFY_THRESHOLD = 0.7
+
+#: Where the committed MobileNetV2 base lives, and its width.
+MOBILENET_WEIGHTS_PATH = (
+    Path(__file__).resolve().parent / "weights" / "mobilenet_v2_shapes.weights.h5"
+)
+MOBILENET_ALPHA = 0.35
+#: Seeds of the base's pretraining images and of its validation images.
+SHAPES_TRAIN_SEED = 6_101
+SHAPES_VALIDATION_SEED = 6_102
 
 
 def build_face_encoder(encoding_size: int = ENCODING_SIZE) -> Any:
@@ -238,6 +263,77 @@ def pretrain_face_encoder(
     return figures
 
 
+def pretrain_mobilenet(
+    out_path: str | Path = MOBILENET_WEIGHTS_PATH,
+    seed: int = 0,
+    *,
+    n_images: int = 20_000,
+    epochs: int = 8,
+    batch_size: int = 64,
+    learning_rate: float = 2e-3,
+    validation_images: int = 1_000,
+    verbose: bool = True,
+) -> dict[str, float]:
+    """Pretrain the MobileNetV2 base on the shapes and save its weights to ``out_path``.
+
+    Args:
+        out_path: the ``.weights.h5`` file to write (the base without its top).
+        seed: seed of the initialisation and of the batch order.
+        n_images: training images ``(64, 64, 3)`` from :data:`SHAPES_TRAIN_SEED`.
+        epochs, batch_size, learning_rate: the training (Adam).
+        validation_images: images from :data:`SHAPES_VALIDATION_SEED` for the final accuracy.
+        verbose: print progress and the figures.
+    Returns:
+        figures: ``seconds`` (data generation and training), ``train_accuracy`` (last
+        epoch), ``validation_accuracy`` (inference mode, 10 classes).
+    """
+    import keras
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
+
+    from graders.shapes import IMAGE_SHAPE, SOURCE_SHAPES, generate_shapes
+
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    try:
+        keras.utils.set_random_seed(seed)
+        start = time.perf_counter()
+        x, y = generate_shapes(n_images, SHAPES_TRAIN_SEED)
+        base = keras.applications.MobileNetV2(
+            input_shape=IMAGE_SHAPE, alpha=MOBILENET_ALPHA, include_top=False, weights=None
+        )
+        for layer in base.layers:
+            if type(layer).__name__ == "BatchNormalization":
+                layer.momentum = 0.9
+        inputs = keras.Input(shape=IMAGE_SHAPE)
+        h = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0)(inputs)
+        h = keras.layers.GlobalAveragePooling2D()(base(h))
+        model = keras.Model(inputs, keras.layers.Dense(len(SOURCE_SHAPES))(h))
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+        history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=2 if verbose else 0)
+        seconds = time.perf_counter() - start
+        val_x, val_y = generate_shapes(validation_images, SHAPES_VALIDATION_SEED)
+        logits = model.predict(val_x, batch_size=256, verbose=0)
+    finally:
+        if not was_deterministic:
+            tf_config.disable_op_determinism()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    base.save_weights(out_path)
+    figures = {
+        "seconds": round(seconds, 1),
+        "train_accuracy": float(history.history["accuracy"][-1]),
+        "validation_accuracy": float(np.mean(np.argmax(logits, axis=1) == val_y)),
+    }
+    if verbose:
+        print(", ".join(f"{k}: {v:.4g}" for k, v in figures.items()), flush=True)
+    return figures
+
+
 @lru_cache(maxsize=1)
 def load_face_encoder(path: str | None = None) -> Any:
     """The pretrained encoder: :func:`build_face_encoder` with the committed weights (or those
@@ -252,18 +348,25 @@ def load_face_encoder(path: str | None = None) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m graders.pretrain face_encoder [--out PATH] [--seed N]``."""
+    """``python -m graders.pretrain face_encoder|mobilenet [--out PATH] [--seed N]``."""
     parser = argparse.ArgumentParser(
         prog="python -m graders.pretrain", description="Pretrain the course's shipped weights."
     )
-    parser.add_argument("what", choices=["face_encoder"], help="what to pretrain")
-    parser.add_argument("--out", default=str(WEIGHTS_PATH), help="the weights file to write")
+    parser.add_argument("what", choices=["face_encoder", "mobilenet"], help="what to pretrain")
+    parser.add_argument("--out", default=None, help="the weights file to write")
     parser.add_argument("--seed", type=int, default=0, help="the training seed")
-    parser.add_argument("--steps", type=int, default=None, help="optimisation steps")
+    parser.add_argument("--steps", type=int, default=None, help="optimisation steps (face_encoder)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (mobilenet)")
     args = parser.parse_args(argv)
-    options = {} if args.steps is None else {"steps": args.steps}
-    pretrain_face_encoder(args.out, seed=args.seed, **options)
-    print(f"wrote {args.out}")
+    if args.what == "face_encoder":
+        out = args.out or str(WEIGHTS_PATH)
+        options = {} if args.steps is None else {"steps": args.steps}
+        pretrain_face_encoder(out, seed=args.seed, **options)
+    else:
+        out = args.out or str(MOBILENET_WEIGHTS_PATH)
+        options = {} if args.epochs is None else {"epochs": args.epochs}
+        pretrain_mobilenet(out, seed=args.seed, **options)
+    print(f"wrote {out}")
     return 0
 
 

@@ -27,6 +27,7 @@ def test_there_are_source_notebooks():
         "w3_conv_pool",
         "w4_cnn_build",
         "w5_resnet",
+        "w6_transfer_learning",
         "w7_triplet_loss",
     ]
 

@@ -147,3 +147,58 @@ def test_graphs_compare_equal_whatever_order_their_branches_were_built_in():
     main = layers.Conv2D(4, 3, padding="valid")(layers.ZeroPadding2D(1)(inputs))
     other = keras.Model(inputs, layers.ReLU()(layers.Add()([main, layers.Conv2D(4, 1)(inputs)])))
     assert graph_structure_problems(describe_model(other), first)
+
+
+# ---------------------------------------------------------------------------- operations, nested
+
+
+def _preprocessed(preprocess) -> dict:
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = preprocess(inputs)
+    outputs = layers.Dense(2)(layers.Flatten()(x))
+    return describe_model(keras.Model(inputs, outputs))
+
+
+def test_arithmetic_with_numbers_describes_as_the_rescaling_it_computes():
+    from keras.applications.mobilenet_v2 import preprocess_input
+
+    expected = _preprocessed(layers.Rescaling(1 / 127.5, offset=-1.0))
+    assert expected["layers"][0]["class"] == "Rescaling"
+    for preprocess in (
+        preprocess_input,
+        lambda x: x / 127.5 - 1.0,
+        lambda x: (x - 127.5) / 127.5,
+        lambda x: -1.0 + x * (1 / 127.5),
+    ):
+        assert not structure_problems(_preprocessed(preprocess), expected)
+    for wrong in (lambda x: x / 255.0, lambda x: x / 127.5, lambda x: 1.0 - x / 127.5):
+        assert structure_problems(_preprocessed(wrong), expected)
+
+
+def test_an_operator_between_tensors_is_a_row_like_its_layer():
+    inputs = keras.Input(shape=(4,))
+    a, b = layers.Dense(3)(inputs), layers.Dense(3)(inputs)
+    with_layer = describe_model(keras.Model(inputs, layers.Add()([a, b])))
+    inputs = keras.Input(shape=(4,))
+    a, b = layers.Dense(3)(inputs), layers.Dense(3)(inputs)
+    with_operator = describe_model(keras.Model(inputs, a + b))
+    assert with_operator == with_layer
+    assert with_layer["layers"][-1]["inputs"] == [0, 1]
+
+
+def test_a_nested_model_row_tells_how_it_was_called_and_what_it_trains():
+    inner_in = keras.Input(shape=(4,))
+    inner = keras.Model(inner_in, layers.Dense(2)(layers.Dense(3)(inner_in)))
+
+    def outer(training, frozen_layers):
+        for layer, frozen in zip(inner.layers[1:], frozen_layers, strict=True):
+            layer.trainable = not frozen
+        inputs = keras.Input(shape=(4,))
+        return describe_model(keras.Model(inputs, inner(inputs, training=training)))
+
+    row = outer(False, [True, True])["layers"][0]
+    assert row["class"] == "Functional" and row["training"] is False
+    assert (row["trainable_layers"], row["trainable_params"], row["params"]) == (0, 0, 23)
+    row = outer(None, [True, False])["layers"][0]
+    assert row["training"] is None
+    assert (row["trainable_layers"], row["trainable_params"]) == (1, 8)

@@ -1,4 +1,5 @@
-"""The shipped face encoder and the code that regenerates it (graders/pretrain.py).
+"""The shipped face encoder and MobileNetV2 base, and the code that regenerates them
+(graders/pretrain.py).
 
 The committed weights load through ``model.load_weights`` into the architecture and encode
 faces of people the pretraining never saw so that the same person lands closer than other
@@ -103,4 +104,36 @@ def test_main_runs_the_named_pretraining_with_its_options(monkeypatch, tmp_path)
 
 def test_main_rejects_an_unknown_target():
     with pytest.raises(SystemExit):
-        pretrain.main(["mobilenet"])
+        pretrain.main(["resnet"])
+
+
+def test_main_runs_the_mobilenet_pretraining_with_its_options(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(
+        pretrain, "pretrain_mobilenet", lambda out, seed, **kw: calls.append((out, seed, kw))
+    )
+    out = str(tmp_path / "base.weights.h5")
+    assert pretrain.main(["mobilenet", "--out", out, "--epochs", "2"]) == 0
+    assert calls == [(out, 0, {"epochs": 2})]
+
+
+def test_a_tiny_mobilenet_pretraining_writes_weights_that_keras_applications_loads(tmp_path):
+    import keras
+    from tensorflow.python.framework import config as tf_config
+
+    options = {"n_images": 48, "epochs": 1, "batch_size": 16, "validation_images": 16}
+    paths = [tmp_path / "a.weights.h5", tmp_path / "b.weights.h5"]
+    figures = [pretrain.pretrain_mobilenet(p, seed=2, verbose=False, **options) for p in paths]
+    assert set(figures[0]) == {"seconds", "train_accuracy", "validation_accuracy"}
+    bases = [
+        keras.applications.MobileNetV2(
+            input_shape=(64, 64, 3),
+            alpha=pretrain.MOBILENET_ALPHA,
+            include_top=False,
+            weights=str(p),
+        )
+        for p in paths
+    ]
+    for wa, wb in zip(bases[0].get_weights(), bases[1].get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert not tf_config.is_op_determinism_enabled(), "op determinism left on for the process"

@@ -25,6 +25,7 @@ def _benchmark():
 def test_reference_models_pass_their_accuracy_thresholds_with_ten_seeds(capsys):
     exit_code = _benchmark().main(["--seeds", "10"])
     printed = capsys.readouterr().out
-    assert "happy_model: min" in printed and "digits_model: min" in printed
+    for model in ("happy_model", "digits_model", "resnet_model", "transfer_model"):
+        assert f"{model}: min" in printed
     assert "passing 10/10" in printed
     assert exit_code == 0, printed
