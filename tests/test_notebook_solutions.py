@@ -20,18 +20,20 @@ CHECKS = [(assignment_of(name), name) for name in all_checks()]
 
 @cache
 def notebook_functions(assignment: str) -> dict:
-    """The imports and functions defined by the code cells of the assignment's source
-    notebook, executed in one namespace (other statements, such as demos, are skipped)."""
+    """The setup cell, and the imports and functions defined by the other code cells of the
+    assignment's source notebook, executed in one namespace (other statements, such as demos,
+    are skipped)."""
     path = ROOT / "source" / assignment / f"{assignment}.ipynb"
     namespace: dict = {}
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type != "code":
             continue
         tree = ast.parse(cell.source)
+        setup = cell.metadata.get("nbgrader", {}).get("grade_id") == "setup"
         kept = [
             node
             for node in tree.body
-            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef))
+            if setup or isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef))
         ]
         exec(compile(ast.Module(kept, type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102
     return namespace
