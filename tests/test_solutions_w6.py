@@ -145,11 +145,7 @@ def test_the_pretrained_base_beats_the_same_network_from_scratch(capsys):
 
     def accuracy(model) -> float:
         keras.utils.set_random_seed(0)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"]),
-            loss=keras.losses.BinaryCrossentropy(from_logits=True),
-            metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)],
-        )
+        cases.compile_for_training(model, recipe["learning_rate"])
         model.fit(
             train_x, train_y, epochs=recipe["epochs"], batch_size=recipe["batch_size"], verbose=0
         )

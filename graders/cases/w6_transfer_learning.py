@@ -69,6 +69,18 @@ def find_base(model: Any) -> Any:
     return max(nested, key=lambda layer: len(layer.layers))
 
 
+def compile_for_training(model: Any, learning_rate: float) -> Any:
+    """Compile as the notebook does: Adam, binary cross-entropy on logits, accuracy at logit 0."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)],
+    )
+    return model
+
+
 def train_transfer_model(
     transfer_model: Any, fine_tune: Any, data_augmenter: Any, seed: int, verbose: int = 0
 ) -> Any:
@@ -81,11 +93,8 @@ def train_transfer_model(
     keras.utils.set_random_seed(seed)
     train_x, train_y, _, _, _ = load_target()
     recipe = TRANSFER_TRAINING
-    model = transfer_model(IMAGE_SHAPE, data_augmenter())
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=recipe["learning_rate"]),
-        loss=keras.losses.BinaryCrossentropy(from_logits=True),
-        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)],
+    model = compile_for_training(
+        transfer_model(IMAGE_SHAPE, data_augmenter()), recipe["learning_rate"]
     )
     fit = {"batch_size": recipe["batch_size"], "verbose": verbose}
     model.fit(train_x, train_y, epochs=recipe["epochs"], **fit)
