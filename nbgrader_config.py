@@ -1,4 +1,5 @@
-"""nbgrader configuration of the course. Plain `nbgrader autograde` uses the trusted judge."""
+"""nbgrader configuration of the course. Plain `nbgrader autograde` uses the trusted judge,
+and runs every student's kernel in the sandbox (bubblewrap), within the limits below."""
 
 import os
 
@@ -6,11 +7,17 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     IgnorePattern,
     LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
+from graders import sandbox
+from graders.intake import RepairGradingMetadata
 from graders.nbgrader_plugins import JudgeHiddenTests, RobustExecute, TolerantNotebookExporter
 
 c = get_config()  # noqa: F821 - provided by traitlets when this file is loaded
@@ -25,6 +32,16 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Autograding: the judge decides every graded test cell, after execution and before scores
 # are saved. Unreadable notebooks and dead kernels fail their cells with a clear message.
 c.Autograde.exporter_class = TolerantNotebookExporter
+# Grading metadata a student broke (duplicated, stripped, edited) is repaired from the
+# gradebook before nbgrader's own checks, with a note in the feedback.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    RepairGradingMetadata,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
     RobustExecute,
     JudgeHiddenTests,
@@ -37,5 +54,17 @@ c.Autograde.autograde_preprocessors = [
 ]
 # A deleted test cell is put back (from the gradebook) and run, not silently dropped.
 c.OverwriteCells.add_missing_cells = True
-# Seconds per cell before the kernel is interrupted and the cell fails.
-c.Execute.timeout = 120
+
+# The sandbox: students' kernels run in bubblewrap with no network, seeing only the Python
+# environment, the graders package and their own folder. Grading stops with a message saying
+# how to fix it when the sandbox cannot start here; `c.Sandbox.enabled = False` (or
+# `--Sandbox.enabled=False`) grades without it, with a warning for every notebook.
+c.Autograde.pre_convert_hook = sandbox.SandboxCheck(c)
+c.Sandbox.enabled = True
+c.Sandbox.memory_mb = 6144  # address space per kernel process (MemoryError past it)
+c.Sandbox.max_processes = 256  # processes and threads per kernel
+c.Sandbox.disk_mb = 512  # size of each writable folder (working folder, /tmp)
+# Time and output: the cell or notebook over its limit fails, the rest is graded.
+c.RobustExecute.timeout = 120  # seconds per cell
+c.RobustExecute.notebook_timeout = 900  # seconds per notebook
+c.RobustExecute.max_output_bytes = 16 * 1024 * 1024  # output kept per cell

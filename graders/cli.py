@@ -1,7 +1,7 @@
 """``dlgrade``: the instructor's command line, a thin layer over plain functions.
 
 dlgrade release [ASSIGNMENT ...]          generate release/ from source/ with nbgrader
-dlgrade autograde ASSIGNMENT [--student S] [--force]
+dlgrade autograde ASSIGNMENT [--student S] [--force] [--no-sandbox]
 dlgrade export [--csv FILE] [--gradescope DIR]
 dlgrade report [--out FILE]
 dlgrade validate [--assignment A]         reference full marks, blank zero, mutants, release
@@ -32,7 +32,11 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_autograde(args: argparse.Namespace) -> int:
     results = course.autograde(
-        _course_root(args), args.assignment, args.student or None, force=args.force
+        _course_root(args),
+        args.assignment,
+        args.student or None,
+        force=args.force,
+        sandbox=False if args.no_sandbox else None,
     )
     failed = [r for r in results if not r.ok]
     for r in results:
@@ -120,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade even if up to date")
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run students' kernels unsandboxed (they can read solutions/ and the "
+        "gradebook); a warning is logged for every notebook",
+    )
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("export", help="grades as CSV and Gradescope results JSON")

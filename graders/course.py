@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,28 @@ def ensure_tools_on_path() -> None:
     bindir = os.path.dirname(sys.executable)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def run_nbgrader(
+    course_dir: Path, *args: str, timeout: float | None = 3600
+) -> subprocess.CompletedProcess:
+    """Run nbgrader's own command line (``nbgrader <args>``) in ``course_dir`` and capture
+    its output; a run over ``timeout`` seconds comes back with return code -9."""
+    bindir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    try:
+        return subprocess.run(
+            [os.path.join(bindir, "nbgrader"), *args],
+            cwd=course_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or ""
+        return subprocess.CompletedProcess(exc.cmd, -9, out, err + "\n(timed out)")
 
 
 def load_config(root: Path) -> Config:
@@ -138,16 +161,29 @@ def autograde(
     *,
     force: bool = False,
     progress: bool = True,
+    sandbox: bool | None = None,
 ) -> list[GradeResult]:
     """Autograde submissions with nbgrader (the judge runs inside its pipeline).
 
     Resumable: a submission already autograded and not newer is skipped unless ``force``.
-    One failed submission never stops the batch; its error is in its result.
+    One failed submission never stops the batch; its error is in its result. Students'
+    kernels run in the sandbox as nbgrader_config.py says; ``sandbox=False`` grades without
+    it (a warning per notebook). A CourseError says why when the sandbox cannot start.
     """
     from tqdm import tqdm
 
+    from graders import sandbox as box
+
     root = Path(root).resolve()
-    load_config(root)  # fails in plain words when root is not a course folder
+    config = load_config(root)  # fails in plain words when root is not a course folder
+    overrides: dict[str, dict[str, Any]] = {}
+    if sandbox is False:
+        overrides = {"Sandbox": {"enabled": False}, "Autograde": {"pre_convert_hook": None}}
+    else:
+        try:
+            box.require(box.Sandbox(config=config))
+        except box.SandboxUnavailable as exc:
+            raise CourseError(str(exc)) from None
     if not (root / "gradebook.db").exists() or not (root / "release" / assignment).is_dir():
         raise CourseError(f"{assignment} has not been released yet: run `dlgrade release` first")
     students = list(students) if students is not None else submitted_students(root, assignment)
@@ -166,7 +202,7 @@ def autograde(
                 )
             )
             continue
-        outcome = api(root).autograde(assignment, student, force=True, create=True)
+        outcome = api(root, **overrides).autograde(assignment, student, force=True, create=True)
         error = "" if outcome["success"] else _last_error(outcome)
         results.append(
             GradeResult(

@@ -6,16 +6,22 @@ Registered in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them:
   JSON, not a notebook, unreadable bytes) as a stand-in notebook holding only the graded
   test cells and a note, so every graded cell fails with a clear message and the rest of
   the class is graded. The submitted file itself is never changed.
-- :class:`RobustExecute` runs the notebook like nbgrader's ``Execute``, but a kernel that
-  dies or hangs fails the cells that did not run instead of aborting the whole submission.
+- :class:`RobustExecute` runs the notebook like nbgrader's ``Execute``, with the kernel in
+  the sandbox (:mod:`graders.sandbox`) and limits on time per cell, time per notebook and
+  output per cell; a kernel that dies or hangs fails the cells that did not run instead of
+  aborting the whole submission.
 - :class:`JudgeHiddenTests` decides every graded test cell on the trusted side
   (:mod:`graders.judge`) and rewrites its outputs before ``SaveAutoGrades`` reads them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
+import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +34,13 @@ from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.preprocessors.execute import UnresponsiveKernelError
 from nbgrader.utils import is_grade, is_solution
-from traitlets import Unicode
+from traitlets import Integer, Unicode
 
 from graders.judge import judge_cell, rewrite_outputs
+from graders.sandbox import Sandbox, SandboxedKernelManager
+
+#: Seconds between interrupts of a cell over its time that does not stop.
+INTERRUPT_EVERY = 0.5
 
 #: Key under ``resources`` and notebook metadata where notebook-level problems are kept.
 META_KEY = "dlgrade"
@@ -100,13 +110,53 @@ class TolerantNotebookExporter(NotebookExporter):
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
             self.log.warning("Unreadable submission %s (%s); grading a stand-in", filename, reason)
             nb = stand_in_notebook(info["db_url"], info["assignment"], info["notebook"], reason)
+        # As nbconvert's own from_filename: the kernel runs in the notebook's folder.
+        resources = self._init_resources(resources)
+        resources["metadata"]["name"] = os.path.splitext(os.path.basename(filename))[0]
+        resources["metadata"]["path"] = os.path.dirname(os.path.abspath(filename))
         return self.from_notebook_node(nb, resources, **kw)
 
 
 class RobustExecute(Execute):
-    """nbgrader's Execute; a dead or unresponsive kernel fails the cells that did not run."""
+    """nbgrader's Execute, in the sandbox and within limits; a dead or unresponsive kernel
+    fails the cells that did not run.
+
+    Limits (``c.RobustExecute.*``): ``timeout`` seconds per cell (the kernel is interrupted
+    and the cell fails; later cells run), ``notebook_timeout`` seconds per notebook (cells
+    after it are not run and fail), ``max_output_bytes`` of output per cell (past it the
+    kernel is interrupted and further output of the cell is dropped).
+    """
+
+    notebook_timeout = Integer(
+        900, help="Seconds a whole notebook may run; later cells are not run. -1: no limit."
+    ).tag(config=True)
+    max_output_bytes = Integer(
+        16 * 1024 * 1024,
+        help="Bytes of output kept per cell (text, images, records); past it the kernel is "
+        "interrupted and the rest of the cell's output is dropped. -1: no limit.",
+    ).tag(config=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sandbox = Sandbox(parent=self)
+        if self.sandbox.enabled:
+            self.kernel_manager_class = SandboxedKernelManager
+        self._deadline: float | None = None
+        self._output_sizes: dict[int, int] = {}
+        self._running: str | None = None
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
+        if not self.sandbox.enabled:
+            self.log.warning(
+                "Grading %s WITHOUT the sandbox (c.Sandbox.enabled = False): the student's "
+                "code can read the solutions and the gradebook and use the network.",
+                (resources or {}).get("nbgrader", {}).get("notebook", "a notebook"),
+            )
+        self._deadline = (
+            time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
+        )
+        self._output_sizes = {}
+        self.timeout_func = self._cell_timeout
         try:
             return super().preprocess(nb, resources, km=km)
         except (DeadKernelError, UnresponsiveKernelError, CellTimeoutError) as exc:
@@ -118,6 +168,90 @@ class RobustExecute(Execute):
             )
             self.log.warning("Execution stopped early: %s", type(exc).__name__)
             return nb, resources
+
+    def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int):
+        # Which execution is running, for the interrupts after a timeout.
+        parent = msg.get("parent_header", {}).get("msg_id")
+        if msg.get("msg_type") == "execute_input":
+            self._running = parent
+        elif msg.get("msg_type") == "status" and msg["content"].get("execution_state") == "idle":
+            if self._running == parent:
+                self._running = None
+        return super().process_message(msg, cell, cell_index)
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None):
+        """A cell over its time: kill what it left running in the sandbox, interrupt the
+        kernel as nbclient does, and again while the cell goes on (a KeyboardInterrupt can
+        land where Python ignores it, such as in a fork handler)."""
+        self._kill_strays()
+        reply = await super()._async_handle_timeout(timeout, cell)
+        if self.interrupt_on_timeout and self._running is not None:
+            asyncio.ensure_future(self._interrupt_again(self._running))
+        return reply
+
+    def _kill_strays(self) -> None:
+        if isinstance(self.km, SandboxedKernelManager):
+            killed = self.km.kill_strays()
+            if killed:
+                self.log.warning("Killed %d processes left running by a timed-out cell", killed)
+
+    async def _interrupt_again(self, execution: str) -> None:
+        for _ in range(int(self.iopub_timeout / INTERRUPT_EVERY)):
+            await asyncio.sleep(INTERRUPT_EVERY)
+            if self._running != execution or self.km is None:
+                return
+            self._kill_strays()
+            await _ensure_async(self.km.interrupt_kernel())
+
+    def _cell_timeout(self, cell: NotebookNode) -> int | None:
+        """Seconds for one cell: the per-cell limit, or what is left of the notebook's."""
+        limits = [self.timeout] if self.timeout and self.timeout > 0 else []
+        if self._deadline is not None:
+            limits.append(max(1, math.ceil(self._deadline - time.monotonic())))
+        return min(limits) if limits else None
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
+        if (
+            cell.cell_type == "code"
+            and self._deadline is not None
+            and time.monotonic() >= self._deadline
+        ):
+            problem = (
+                f"The notebook ran longer than its limit of {self.notebook_timeout} s, so "
+                "the cells after that were not run."
+            )
+            if problem not in resources.get(META_KEY, {}).get("problems", []):
+                _add_problem(resources, problem)
+                self.log.warning("Notebook time limit reached at cell %d", index)
+            cell.outputs = []
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
+
+    def output(self, outs: list, msg: dict[str, Any], display_id: Any, cell_index: int):
+        if self.max_output_bytes < 0:
+            return super().output(outs, msg, display_id, cell_index)
+        used = self._output_sizes.get(cell_index, 0)
+        if used > self.max_output_bytes:
+            return None  # already over: dropped
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        self._output_sizes[cell_index] = used + size
+        if used + size <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        self.log.warning("Cell %d went over the output limit; interrupting", cell_index)
+        note = nbformat.v4.new_output(
+            "stream",
+            name="stdout",
+            text=f"\n[The output of this cell went over the limit of {self.max_output_bytes} "
+            "bytes: the cell was interrupted and the rest of its output dropped.]\n",
+        )
+        outs.append(note)
+        if self.km is not None:
+            asyncio.ensure_future(_ensure_async(self.km.interrupt_kernel()))
+        return None
+
+
+async def _ensure_async(value: Any) -> Any:
+    return await value if asyncio.iscoroutine(value) else value
 
 
 class JudgeHiddenTests(NbGraderPreprocessor):

@@ -7,9 +7,6 @@ must get exactly the expected score.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,18 +20,6 @@ ASSIGNMENTS = course.assignments_in(ROOT)
 pytestmark = pytest.mark.slow
 
 
-def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    return subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "nbgrader"), *args],
-        cwd=course_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """A copy of the course with the golden matrix handed in and autograded once."""
@@ -43,7 +28,9 @@ def graded(tmp_path_factory):
     )
     runs = {}
     for assignment in ASSIGNMENTS:
-        assert nbgrader(copy, "generate_assignment", assignment, "--force").returncode == 0
+        assert (
+            course.run_nbgrader(copy, "generate_assignment", assignment, "--force").returncode == 0
+        )
         for kind in MATRIX:
             course.submit(
                 copy,
@@ -54,7 +41,7 @@ def graded(tmp_path_factory):
                     for nb in (copy / "source" / assignment).glob("*.ipynb")
                 },
             )
-        runs[assignment] = nbgrader(copy, "autograde", assignment, "--force")
+        runs[assignment] = course.run_nbgrader(copy, "autograde", assignment, "--force")
     return copy, runs
 
 
@@ -106,7 +93,7 @@ def test_regrading_is_idempotent_and_keeps_other_grades(graded):
     copy, _ = graded
     assignment = ASSIGNMENTS[0]
     before = {k: course.cell_scores(copy, assignment, k) for k in MATRIX}
-    run = nbgrader(copy, "autograde", assignment, "--force", "--student", "partly_wrong")
+    run = course.run_nbgrader(copy, "autograde", assignment, "--force", "--student", "partly_wrong")
     assert run.returncode == 0, run.stderr[-2000:]
     after = {k: course.cell_scores(copy, assignment, k) for k in MATRIX}
     assert after == before

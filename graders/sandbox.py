@@ -1,0 +1,461 @@
+"""The student's kernel in a sandbox: bubblewrap, no network, resource limits.
+
+During autograding every student kernel is started through :class:`SandboxedKernelManager`
+(registered by :class:`graders.nbgrader_plugins.RobustExecute`), the way nbgrader starts
+any kernel, only wrapped in ``bwrap``. Inside, the kernel sees:
+
+- the Python environment and the ``graders`` package, read-only;
+- its working directory: a private, size-limited, writable copy of the submission's folder
+  (``autograded/<student>/<assignment>``), whose files are bound read-only;
+- a private, size-limited ``/tmp`` (also ``$HOME``) and ``/dev/shm``;
+- the data cache (``$DLGRADE_CACHE``), read-only, when it exists.
+
+Nothing else of the machine: not ``source/``, ``solutions/``, ``gradebook.db``, other
+students' folders or the instructor's home. It has its own network namespace (no network at
+all, not even the host's loopback), its own process namespace, and talks to the grader over
+Unix sockets in a private folder. When the grader runs as root, the kernel runs as an
+unprivileged uid of its own; otherwise as the instructor's uid. Limits per kernel (see
+:class:`Sandbox`): address space per process, number of processes and threads, size of
+its writable folders. Time and output limits are kept by the executing client
+(:class:`graders.nbgrader_plugins.RobustExecute`).
+
+The trusted side (the judge) is unchanged: the sandbox only narrows what the kernel reaches.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, List, Unicode
+from traitlets.config import Configurable
+
+#: Environment variables passed from the grader to the kernel (all others are dropped).
+PASSED_ENV = (
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "PYTHONHASHSEED",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NBGRADER_EXECUTION",
+)
+
+#: What to do when the sandbox cannot start.
+FIX_HINT = (
+    "How to fix: install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) and allow "
+    "user namespaces (`sysctl -w kernel.unprivileged_userns_clone=1` and "
+    "`sysctl -w user.max_user_namespaces=10000`; in a container, run it with user namespaces "
+    "allowed). To grade without the sandbox anyway (students' code can then read the "
+    "solutions and the gradebook), set `c.Sandbox.enabled = False` in nbgrader_config.py "
+    "or pass `--Sandbox.enabled=False`; every notebook graded then logs a warning."
+)
+
+#: Runs inside the sandbox before the kernel: drop to the kernel's uid, set the limits, exec.
+#: argv: uid gid max_processes memory_bytes -- command...  (-1: leave as it is)
+LAUNCHER = """\
+import os, resource, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+uid, gid, nproc, memory = (int(a) for a in sys.argv[1:5])
+command = sys.argv[6:]
+if memory >= 0:
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+if uid >= 0:
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+if nproc >= 0:
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+os.execv(command[0], command)
+"""
+
+
+#: Starts bwrap with SIGINT ignored: jupyter interrupts a kernel by signalling its process
+#: group, which would end bwrap (and the kernel with it); the kernel gets SIGINT back.
+IGNORE_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+class SandboxUnavailable(SystemExit):
+    """The sandbox cannot start here. A SystemExit, so that nbgrader stops the whole run
+    (rather than failing every student one by one); raised before any file is touched."""
+
+
+class Sandbox(Configurable):
+    """Settings of the student kernel's sandbox (``c.Sandbox.*`` in nbgrader_config.py)."""
+
+    enabled = Bool(
+        True,
+        help="Run student kernels in the sandbox. False grades without it (not recommended: "
+        "students' code can then read solutions/ and the gradebook) and logs a warning for "
+        "every notebook graded.",
+    ).tag(config=True)
+    bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
+    memory_mb = Integer(
+        6144,
+        help="Address space per kernel process, in MiB (RLIMIT_AS). TensorFlow maps about "
+        "2.5 GiB of address space for a small model; allocations past the limit raise "
+        "MemoryError. -1: no limit.",
+    ).tag(config=True)
+    max_processes = Integer(
+        256,
+        help="Processes and threads the kernel may have at once (RLIMIT_NPROC, counted for "
+        "the kernel's own uid when grading as root, else added to the instructor's current "
+        "count). -1: no limit.",
+    ).tag(config=True)
+    disk_mb = Integer(
+        512, help="Size of each writable folder of the kernel (working folder, /tmp), in MiB."
+    ).tag(config=True)
+    uid = Integer(
+        -1,
+        help="When grading as root: the uid (and gid) the kernel runs as. -1: an unprivileged "
+        "uid of its own per kernel (from 200000 up), so that no two kernels share a process "
+        "count.",
+    ).tag(config=True)
+    read_only_paths = List(
+        Unicode(),
+        help="Extra host paths the kernel may read (bound read-only at the same place).",
+    ).tag(config=True)
+
+
+# ---------------------------------------------------------------------------- layout
+
+
+def _python_paths() -> list[Path]:
+    """Folders the kernel's Python needs: the environment and its base installation."""
+    paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    paths.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    return sorted(paths)
+
+
+def _package_paths() -> list[Path]:
+    """Installed-in-place packages the kernel imports (``graders``, editable installs)."""
+    import graders
+
+    return [Path(graders.__file__).resolve().parent]
+
+
+def _cache_path() -> Path | None:
+    preferred = os.environ.get("DLGRADE_CACHE")
+    path = Path(preferred) if preferred else Path.home() / ".cache" / "dlgrade"
+    return path.resolve() if path.is_dir() else None
+
+
+def _ancestors(path: Path) -> list[Path]:
+    """``/a``, ``/a/b`` for ``/a/b/c``: folders to create (mode 755) before binding ``path``."""
+    return [p for p in reversed(path.parents) if p != Path("/")]
+
+
+def _premounted(path: Path) -> bool:
+    """Whether ``path`` is inside the sandbox already (read-only /usr, or a mount point)."""
+    return path in (Path("/tmp"), Path("/dev")) or Path("/usr") in (path, *path.parents)
+
+
+def _system_binds() -> list[str]:
+    """Binaries, libraries and configuration of the system, read-only."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    args += ["--ro-bind", "/etc", "/etc"]
+    return args
+
+
+def bwrap_args(
+    settings: Sandbox,
+    workdir: Path,
+    ipc_dir: Path,
+    env: dict[str, str],
+    as_root: bool,
+) -> list[str]:
+    """The ``bwrap`` options (before ``--``) for a kernel whose working folder is
+    ``workdir`` (bound as a private writable copy) and whose sockets are in ``ipc_dir``."""
+    disk = str(max(1, settings.disk_mb) * 1024 * 1024)
+    args = [
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--hostname",
+        "sandbox",
+    ]
+    if as_root:
+        # No user namespace: the launcher needs these two capabilities to drop to the
+        # kernel's uid; it has none afterwards.
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user"]
+    args += _system_binds()
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", disk, "--perms", "1777", "--tmpfs", "/tmp"]
+    args += ["--size", disk, "--perms", "1777", "--tmpfs", "/dev/shm"]
+    made: set[Path] = set()
+
+    def bind(path: Path, how: str = "--ro-bind", source: Path | None = None) -> list[str]:
+        out = []
+        for parent in _ancestors(path):
+            if parent not in made and not _premounted(parent):
+                out += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        made.add(path)
+        return out + [how, str(source or path), str(path)]
+
+    for path in [*_python_paths(), *_package_paths()]:
+        args += bind(path)
+    cache = _cache_path()
+    if cache is not None:
+        args += bind(cache)
+    for extra in settings.read_only_paths:
+        args += bind(Path(extra).resolve())
+    args += bind(ipc_dir, "--bind")
+    # The working folder: a private tmpfs holding the submission's files, read-only.
+    for parent in _ancestors(workdir):
+        if parent not in made and not _premounted(parent):
+            args += ["--perms", "0755", "--dir", str(parent)]
+            made.add(parent)
+    args += ["--size", disk, "--perms", "1777", "--tmpfs", str(workdir)]
+    if workdir.is_dir():
+        for entry in sorted(workdir.iterdir()):
+            args += ["--ro-bind", str(entry), str(workdir / entry.name)]
+    args += ["--chdir", str(workdir), "--clearenv"]
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    return args
+
+
+def kernel_env(parent_env: dict[str, str] | None) -> dict[str, str]:
+    """The kernel's environment: a few variables from the grader, the rest fixed."""
+    source = dict(os.environ if parent_env is None else parent_env)
+    env = {k: source[k] for k in PASSED_ENV if k in source}
+    cache = _cache_path()
+    env.update(
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+        HOME="/tmp",
+        TMPDIR="/tmp",
+        MPLCONFIGDIR="/tmp/.matplotlib",
+        KERAS_HOME="/tmp/.keras",
+        MPLBACKEND="agg",
+        PYTHONDONTWRITEBYTECODE="1",
+        DLGRADE_SANDBOXED="1",
+    )
+    if cache is not None:
+        env["DLGRADE_CACHE"] = str(cache)
+    return env
+
+
+# ---------------------------------------------------------------------------- checks
+
+_AVAILABLE: dict[tuple[str, bool], str | None] = {}
+_LOCK = threading.RLock()
+
+
+def problem(settings: Sandbox | None = None) -> str | None:
+    """None when a sandboxed Python starts here; else why not, in plain words (cached)."""
+    settings = settings or Sandbox()
+    as_root = os.geteuid() == 0
+    key = (settings.bwrap, as_root)
+    with _LOCK:
+        if key not in _AVAILABLE:
+            _AVAILABLE[key] = _try_sandbox(settings, as_root)
+        return _AVAILABLE[key]
+
+
+def _try_sandbox(settings: Sandbox, as_root: bool) -> str | None:
+    bwrap = shutil.which(settings.bwrap)
+    if bwrap is None:
+        return f"bubblewrap ({settings.bwrap!r}) is not installed or not on PATH."
+    with tempfile.TemporaryDirectory(prefix="dlgrade-check-") as tmp:
+        work, ipc = Path(tmp) / "work", Path(tmp) / "ipc"
+        work.mkdir()
+        ipc.mkdir()
+        uid = _kernel_uid(settings) if as_root else -1
+        if as_root:
+            os.chown(ipc, uid, uid)
+        cmd = [bwrap, *bwrap_args(settings, work, ipc, kernel_env(None), as_root), "--"]
+        cmd += _launcher(settings, uid, as_root)
+        cmd += [sys.executable, "-c", "import graders; open('ok', 'w').write('ok')"]
+        try:
+            run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"bubblewrap could not be run: {exc}"
+        if run.returncode != 0:
+            said = (run.stderr.strip() or run.stdout.strip() or "no message").splitlines()
+            return f"bubblewrap failed (exit {run.returncode}): {' / '.join(said[-3:])[:400]}"
+    return None
+
+
+def require(settings: Sandbox | None = None) -> None:
+    """Raise :class:`SandboxUnavailable`, with the reason and the fix, when sandboxed
+    grading is switched on and cannot start here."""
+    settings = settings or Sandbox()
+    if not settings.enabled:
+        return
+    reason = problem(settings)
+    if reason:
+        raise SandboxUnavailable(
+            "Autograding stopped: the sandbox for students' kernels cannot start on this "
+            f"machine. {reason}\n{FIX_HINT}"
+        )
+
+
+class SandboxCheck:
+    """nbgrader's ``Autograde.pre_convert_hook``: checked before each student's files are
+    touched, so an unusable sandbox stops the run and changes nothing.
+
+    ``config`` is the course's file configuration (``c`` in nbgrader_config.py); when
+    nbgrader runs as a command, its own configuration (with command-line options such as
+    ``--Sandbox.enabled=False``) is used instead.
+    """
+
+    def __init__(self, config: Any = None) -> None:
+        self.config = config
+
+    def __call__(self, **_: Any) -> None:
+        from traitlets.config import Application
+
+        app = Application.instance() if Application.initialized() else None
+        require(Sandbox(config=app.config if app is not None else self.config))
+
+
+# ---------------------------------------------------------------------------- kernels
+
+_NEXT_UID = [0]
+
+
+def _kernel_uid(settings: Sandbox) -> int:
+    """A uid for the next kernel when grading as root (see :attr:`Sandbox.uid`)."""
+    if settings.uid >= 0:
+        return settings.uid
+    with _LOCK:
+        _NEXT_UID[0] += 1
+        return 200000 + (os.getpid() % 10000) * 100 + _NEXT_UID[0] % 100
+
+
+def _own_process_count() -> int:
+    """Processes and threads of this uid now (RLIMIT_NPROC counts them all)."""
+    uid, count = os.getuid(), 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(list((entry / "task").iterdir()))
+            except OSError:
+                continue
+    return count
+
+
+def _launcher(settings: Sandbox, uid: int, as_root: bool) -> list[str]:
+    nproc = settings.max_processes
+    if nproc >= 0 and not as_root:
+        nproc += _own_process_count()
+    memory = settings.memory_mb * 1024 * 1024 if settings.memory_mb > 0 else -1
+    limits = [str(uid), str(uid), str(nproc), str(memory)]
+    return [sys.executable, "-I", "-S", "-c", LAUNCHER, *limits, "--"]
+
+
+def _is_kernel(cmdline: list[str]) -> bool:
+    """Whether a command line is the kernel's own (not bwrap's, whose arguments name it)."""
+    return (
+        bool(cmdline)
+        and "bwrap" not in os.path.basename(cmdline[0])
+        and ("ipykernel_launcher" in cmdline)
+    )
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """jupyter_client's kernel manager, with the kernel started inside the sandbox.
+
+    Talks to the kernel over Unix sockets (``transport = "ipc"``) in a private folder, so
+    the kernel needs no network at all.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = Sandbox(parent=self)
+        self._box: Path | None = None
+        self._as_root = os.geteuid() == 0
+        self._uid = -1
+
+    async def _async_pre_start_kernel(self, **kw: Any):
+        require(self.settings)
+        if self._box is None:
+            self._box = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
+            ipc = self._box / "ipc"
+            ipc.mkdir()
+            self._uid = _kernel_uid(self.settings) if self._as_root else -1
+            if self._as_root:
+                os.chown(ipc, self._uid, self._uid)
+            self.transport = "ipc"
+            self.ip = str(ipc / "kernel")
+            self.connection_file = str(ipc / "connection.json")
+        kw.setdefault("env", dict(os.environ))
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        if self._as_root:
+            os.chown(self.connection_file, self._uid, self._uid)
+        # The notebook's folder; never the grader's own (the course root) by default.
+        workdir = Path(kw["cwd"]).resolve() if kw.get("cwd") else self._box / "work"
+        workdir.mkdir(exist_ok=True)
+        env = kernel_env(kw.get("env"))
+        bwrap = shutil.which(self.settings.bwrap) or self.settings.bwrap
+        ipc = Path(self.connection_file).parent
+        wrapped = [sys.executable, "-I", "-S", "-c", IGNORE_SIGINT, bwrap]
+        wrapped += [*bwrap_args(self.settings, workdir, ipc, env, self._as_root), "--"]
+        wrapped += _launcher(self.settings, self._uid, self._as_root)
+        kw["cwd"] = str(self._box)
+        return wrapped + cmd, kw
+
+    def kill_strays(self) -> int:
+        """Kill every process in the sandbox except the kernel itself (its children, theirs,
+        such as a fork bomb's); return how many were killed. Called when a cell runs out of
+        time, so that what it left running cannot starve the cells after it."""
+        import psutil
+
+        process = getattr(self.provisioner, "process", None)
+        if process is None:
+            return 0
+        try:
+            tree = psutil.Process(process.pid).children(recursive=True)
+            kernels = {p.pid: p for p in tree if _is_kernel(p.cmdline())}
+            # The kernel, not a process it forked (those run the same command line).
+            kernel = next(p for p in kernels.values() if p.ppid() not in kernels)
+        except (psutil.Error, StopIteration):
+            return 0
+        killed: list[Any] = []
+        for _ in range(100):  # a fork bomb forks while it is being killed
+            try:
+                strays = kernel.children(recursive=True)
+            except psutil.Error:
+                break
+            if not strays:
+                break
+            for stray in strays:
+                try:
+                    stray.kill()
+                    killed.append(stray)
+                except psutil.Error:
+                    pass
+        psutil.wait_procs(killed, timeout=2)
+        return len(killed)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._box is not None:
+            shutil.rmtree(self._box, ignore_errors=True)
+            self._box = None
