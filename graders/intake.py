@@ -30,7 +30,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-META_KEY = "dlgrade"
+from graders.nbgrader_plugins import META_KEY
+
 NOTE_TAG = "dlgrade-intake-note"
 _HIDDEN = re.compile(r"^\s*### BEGIN HIDDEN TESTS.*?^\s*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
 

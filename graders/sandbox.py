@@ -233,6 +233,8 @@ def bwrap_args(
     args += ["--size", disk, "--perms", "1777", "--tmpfs", str(workdir)]
     if workdir.is_dir():
         for entry in sorted(workdir.iterdir()):
+            if entry.is_symlink():  # bound, it would show its target from outside
+                continue
             args += ["--ro-bind", str(entry), str(workdir / entry.name)]
     args += ["--chdir", str(workdir), "--clearenv"]
     for key, value in sorted(env.items()):
@@ -419,6 +421,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         wrapped += [*bwrap_args(self.settings, workdir, ipc, env, self._as_root), "--"]
         wrapped += _launcher(self.settings, self._uid, self._as_root)
         kw["cwd"] = str(self._box)
+        # What the kernel writes to its own stdout (not to the notebook) is not the grader's
+        # log: ipykernel's banner, or a student flooding file descriptor 1.
+        kw["stdout"] = subprocess.DEVNULL
         return wrapped + cmd, kw
 
     def kill_strays(self) -> int:

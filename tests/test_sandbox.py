@@ -284,3 +284,14 @@ def test_plain_nbgrader_stops_before_touching_anything_when_the_sandbox_cannot_s
     assert set(course.cell_scores(copy, "w1_broadcasting", "ann")) == set(
         course.cell_scores(copy, "w1_broadcasting", "ben")
     )
+
+
+def test_dlgrade_autograde_says_why_the_sandbox_cannot_start(tmp_path):
+    copy = course.copy_course(ROOT, tmp_path / "course", include=())
+    with open(copy / "nbgrader_config.py", "a", encoding="utf-8") as f:
+        f.write("\nc.Sandbox.bwrap = '/nonexistent/bwrap'\n")
+    with pytest.raises(course.CourseError, match="cannot start on this machine"):
+        course.autograde(copy, "w1_broadcasting", progress=False)
+    # Opting out gets past the sandbox check (to the next one: nothing is released here).
+    with pytest.raises(course.CourseError, match="has not been released yet"):
+        course.autograde(copy, "w1_broadcasting", progress=False, sandbox=False)
