@@ -1139,8 +1139,14 @@ ENTRIES: list[Entry] = [
         "atk_fork_bomb",
         "fork bomb (children ignore SIGINT)",
         "attack",
-        attack(FORK_BOMB),
-        _PW,
+        # In the last answer cell, with that answer wrong too: whether the kernel answers
+        # the interrupt or not (it depends on where the KeyboardInterrupt lands), exactly
+        # the cells after the bomb score 0.
+        attack(
+            "def pairwise_sq_distances(A, B):\n    return None\n" + FORK_BOMB,
+            cell="pairwise_sq_distances_code",
+        ),
+        zero_after(_PW, "pairwise_sq_distances_code"),
         wrong_ids,
         _HCF,
         dangerous=True,
