@@ -2,6 +2,7 @@
 
 dlgrade release [ASSIGNMENT ...]          generate release/ from source/ with nbgrader
 dlgrade autograde ASSIGNMENT [--student S] [--force] [--no-sandbox]
+                  [--workers N | --scheduler ADDRESS]   in parallel, or on a Dask cluster
 dlgrade export [--csv FILE] [--gradescope DIR]
 dlgrade report [--out FILE]
 dlgrade validate [--assignment A]         reference full marks, blank zero, mutants, release
@@ -31,13 +32,24 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_autograde(args: argparse.Namespace) -> int:
-    results = course.autograde(
-        _course_root(args),
-        args.assignment,
-        args.student or None,
-        force=args.force,
-        sandbox=False if args.no_sandbox else None,
-    )
+    sandbox = False if args.no_sandbox else None
+    if args.workers == 0 and not args.scheduler:
+        results = course.autograde(
+            _course_root(args), args.assignment, args.student or None, force=args.force,
+            sandbox=sandbox,
+        )  # fmt: skip
+    else:
+        from graders import parallel
+
+        results = parallel.autograde_parallel(
+            _course_root(args),
+            args.assignment,
+            args.student or None,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            force=args.force,
+            sandbox=sandbox,
+        )
     failed = [r for r in results if not r.ok]
     for r in results:
         total = sum(s for s, _ in r.scores.values())
@@ -91,7 +103,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from graders import demo
 
     demo.run_demo(
-        _course_root(args), Path(args.out), n_students=args.students, assignments=args.assignment
+        _course_root(args),
+        Path(args.out),
+        n_students=args.students,
+        assignments=args.assignment,
+        workers=args.workers,
     )
     return 0
 
@@ -125,6 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade even if up to date")
     p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="grade on this many worker processes on this machine (default: one per core); "
+        "0 grades one notebook at a time in this process",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the workers of this Dask scheduler (e.g. tcp://10.0.0.5:8786)",
+    )
+    p.add_argument(
         "--no-sandbox",
         action="store_true",
         help="run students' kernels unsandboxed (they can read solutions/ and the "
@@ -150,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="demo-output")
     p.add_argument("--students", type=int, default=12)
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("pretrain", help="regenerate the weights the course ships")

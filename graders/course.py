@@ -34,6 +34,10 @@ class GradeResult:
     skipped: bool = False
     error: str = ""
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+    via: str = ""  # where it was graded: a worker, "staging" (landed after a restart)
+    seconds: float = 0.0  # grading time on the worker
+    worker_peak_mb: float = 0.0  # peak resident memory of the worker process so far
+    kernel_peak_mb: float = 0.0  # and of its largest kernel so far
 
 
 def ensure_tools_on_path() -> None:
@@ -165,7 +169,7 @@ def autograde(
 ) -> list[GradeResult]:
     """Autograde submissions with nbgrader (the judge runs inside its pipeline).
 
-    Resumable: a submission already autograded and not newer is skipped unless ``force``.
+    Resumable: a submission already autograded (the same files) is skipped unless ``force``.
     One failed submission never stops the batch; its error is in its result. Students'
     kernels run in the sandbox as nbgrader_config.py says; ``sandbox=False`` grades without
     it (a warning per notebook). A CourseError says why when the sandbox cannot start.
@@ -186,12 +190,15 @@ def autograde(
             raise CourseError(str(exc)) from None
     if not (root / "gradebook.db").exists() or not (root / "release" / assignment).is_dir():
         raise CourseError(f"{assignment} has not been released yet: run `dlgrade release` first")
+    from graders import parallel
+
     students = list(students) if students is not None else submitted_students(root, assignment)
     results = []
     bar = tqdm(students, desc=f"autograde {assignment}", unit="nb", disable=not progress)
     for student in bar:
         bar.set_postfix_str(student)
-        if not force and _is_up_to_date(root, assignment, student):
+        digest = parallel.read_submission(root, assignment, student).digest
+        if not force and parallel.is_up_to_date(root, assignment, student, digest):
             results.append(
                 GradeResult(
                     student,
@@ -204,6 +211,8 @@ def autograde(
             continue
         outcome = api(root, **overrides).autograde(assignment, student, force=True, create=True)
         error = "" if outcome["success"] else _last_error(outcome)
+        if outcome["success"]:
+            parallel.record_landed(root, assignment, student, digest)
         results.append(
             GradeResult(
                 student,
@@ -258,13 +267,17 @@ def submit(root: Path, student: str, assignment: str, notebooks: dict[str, Any])
     """Place a submission in ``submitted/<student>/<assignment>/``.
 
     ``notebooks`` maps file names to a notebook dict, text or bytes (bytes and text are
-    written as they are, so broken files can be submitted too).
+    written as they are, so broken files can be submitted too), or to a ``Path``: a
+    symbolic link to it (as a submission unpacked from an archive may hold).
     """
     folder = Path(root) / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in notebooks.items():
         path = folder / name
-        if isinstance(content, bytes):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            path.symlink_to(content)
+        elif isinstance(content, bytes):
             path.write_bytes(content)
         elif isinstance(content, str):
             path.write_text(content, encoding="utf-8")

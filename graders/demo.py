@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from graders import course, export, golden, report
+from graders import course, export, golden, parallel, report
 
 #: The mix of submissions in the simulated class, cycled over the students.
 CLASS_MIX = (
@@ -44,10 +44,11 @@ def run_demo(
     n_students: int = 12,
     progress: bool = True,
     assignments: list[str] | None = None,
+    workers: int | None = None,
 ) -> DemoResult:
     """Copy the course at ``root`` into ``out/course``, release it, hand in a simulated
-    class of ``n_students`` for every assignment (or those in ``assignments``), autograde,
-    export and report."""
+    class of ``n_students`` for every assignment (or those in ``assignments``), autograde
+    on ``workers`` local worker processes (default: one per core), export and report."""
     root, out = Path(root).resolve(), Path(out).resolve()
     if out.exists():
         if not (out / MARKER).exists():
@@ -78,10 +79,13 @@ def run_demo(
         flush=True,
     )
 
-    print("[3/4] autograding with nbgrader and the trusted judge", flush=True)
+    print("[3/4] autograding with nbgrader and the trusted judge, in parallel", flush=True)
     results = []
-    for assignment in chosen:
-        results += course.autograde(copy, assignment, progress=progress)
+    with parallel.dask_client(workers) as client:
+        for assignment in chosen:
+            results += parallel.autograde_parallel(
+                copy, assignment, client=client, progress=progress
+            )
 
     print("[4/4] exporting and reporting", flush=True)
     db_url = "sqlite:///" + str(copy / "gradebook.db")

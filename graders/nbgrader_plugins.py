@@ -98,13 +98,19 @@ class TolerantNotebookExporter(NotebookExporter):
     """nbconvert's notebook exporter, but an unreadable submission becomes a stand-in."""
 
     def from_filename(self, filename: str, resources: dict[str, Any] | None = None, **kw: Any):
+        info = (resources or {}).get("nbgrader")
+        if info and _format_dest(self.parent, info) is not None:
+            self._drop_linked_files(Path(filename).parent, info)
         try:
+            if os.path.islink(filename):
+                raise ValueError(
+                    "the notebook is a symbolic link to another file on the grader's machine"
+                )
             with open(filename, encoding="utf-8") as f:
                 nb = nbformat.read(f, as_version=4)
             if not isinstance(nb.get("cells"), list):
                 raise ValueError("it has no list of cells")
         except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same treatment
-            info = (resources or {}).get("nbgrader")
             if not info:
                 raise
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
@@ -115,6 +121,31 @@ class TolerantNotebookExporter(NotebookExporter):
         resources["metadata"]["name"] = os.path.splitext(os.path.basename(filename))[0]
         resources["metadata"]["path"] = os.path.dirname(os.path.abspath(filename))
         return self.from_notebook_node(nb, resources, **kw)
+
+    def _drop_linked_files(self, submitted: Path, info: dict[str, Any]) -> None:
+        """nbgrader copies a submission's other files with ``shutil.copy``, which follows
+        symbolic links: a link to ``solutions/`` or the gradebook would reach the kernel as a
+        plain file. Remove those copies (the submitted files stay as they are)."""
+        dest = _format_dest(self.parent, info)
+        if dest is None or Path(dest).resolve() == submitted.resolve():
+            return
+        for folder, dirs, files in os.walk(submitted):
+            for name in [*files, *dirs]:
+                path = Path(folder) / name
+                if not path.is_symlink() or path.suffix == ".ipynb":
+                    continue
+                copy = Path(dest) / path.relative_to(submitted)
+                if copy.is_file() or copy.is_symlink():
+                    copy.unlink()
+                self.log.warning("%s is a symbolic link: not given to the kernel", path)
+
+
+def _format_dest(converter: Any, info: dict[str, Any]) -> str | None:
+    """The folder nbgrader writes ``info``'s submission to, when converting one."""
+    format_dest = getattr(converter, "_format_dest", None)
+    if format_dest is None or not info.get("student") or not info.get("assignment"):
+        return None
+    return format_dest(info["assignment"], info["student"])
 
 
 class RobustExecute(Execute):

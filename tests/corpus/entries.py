@@ -45,7 +45,7 @@ class Entry:
     student: str
     vector: str
     kind: str  # "attack" or "broken"
-    build: Callable[[Path], dict[str, str | bytes]]
+    build: Callable[[Path], dict[str, str | bytes | Path]]
     expected: Callable[[Path], dict[str, float]]
     attacked: Callable[[Path], set[str]]
     feedback: tuple[str, ...] = ()
@@ -364,6 +364,36 @@ if _ref is not None:
     print("read the reference at", _ref)
 """
 )
+
+#: Reads ``ref.py``, a file of the submission that is a symbolic link to the solutions.
+READ_LINKED_FILE = (
+    FIND_FILES
+    + r"""
+_ref = _Path("ref.py")
+if _ref.exists():
+    _ns = {}
+    exec(compile(_ref.read_text(), "ref.py", "exec"), _ns)
+    _keep(softmax=_ns["softmax"], normalize_rows=_ns["normalize_rows"])
+    print("read the linked reference")
+"""
+)
+
+
+def linked_notebook(root: Path) -> dict[str, str | bytes | Path]:
+    """The submitted notebook is a symbolic link to the source notebook (with solutions)."""
+    return {NOTEBOOK: Path(root).resolve() / "source" / ASSIGNMENT / NOTEBOOK}
+
+
+def linked_file(root: Path) -> dict[str, str | bytes | Path]:
+    """``partly_wrong`` plus ``ref.py``, a symbolic link to the solutions, read by the code."""
+    files: dict[str, str | bytes | Path] = dict(attack(READ_LINKED_FILE)(root))
+    files["ref.py"] = Path(root).resolve() / "solutions" / f"{ASSIGNMENT}.py"
+    return files
+
+
+def all_cells(root: Path) -> set[str]:
+    return set(full_points(root))
+
 
 READ_SOURCE = (
     FIND_FILES
@@ -1019,6 +1049,24 @@ ENTRIES: list[Entry] = [
         "read and exec solutions/w1_broadcasting.py",
         "attack",
         attack(READ_SOLUTIONS),
+        _PW,
+        wrong_ids,
+        _HCF,
+    ),
+    Entry(
+        "atk_linked_notebook",
+        "submit a symbolic link to the source notebook instead of a notebook",
+        "attack",
+        linked_notebook,
+        all_zero,
+        all_cells,
+        ("symbolic link",),
+    ),
+    Entry(
+        "atk_linked_file",
+        "submit a symbolic link to the solutions as a helper file, and exec it",
+        "attack",
+        linked_file,
         _PW,
         wrong_ids,
         _HCF,

@@ -1,0 +1,210 @@
+"""Grading a class in parallel on Dask workers (graders/parallel.py).
+
+The fast tests check the pieces (submissions as data, the kit, the replay of a worker's
+result); the slow ones grade small classes of ``w1_broadcasting`` on a real LocalCluster of
+two worker processes, with real sandboxed kernels, and compare with sequential grading.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from graders import course, golden, parallel
+from graders.nbgrader_plugins import JudgeHiddenTests, RobustExecute
+
+ROOT = Path(__file__).resolve().parents[1]
+A = "w1_broadcasting"
+NB = f"{A}.ipynb"
+#: A small class: honest, wrong, broken and hostile submissions.
+KINDS = ("correct", "partly_wrong", "blank", "not_json", "kernel_dies", "tamper")
+
+
+def _course(tmp: Path, kinds=KINDS) -> Path:
+    copy = course.copy_course(ROOT, tmp, include=("source", "solutions"))
+    course.release(copy, [A])
+    for kind in kinds:
+        course.submit(copy, kind, A, {NB: golden.build(kind, copy, A, NB)})
+    return copy
+
+
+def _expected(copy: Path, kind: str) -> dict[str, float]:
+    return golden.expected_scores(kind, copy, A, NB)
+
+
+def _scores(copy: Path, student: str) -> dict[str, float]:
+    return {g: s for g, (s, _) in course.cell_scores(copy, A, student).items()}
+
+
+def _verdicts(copy: Path, student: str) -> dict[str, list[tuple[str, str]]]:
+    """What the feedback says of each graded cell: its outputs' types and error names."""
+    nb = nbformat.read(copy / "autograded" / student / A / NB, as_version=4)
+    return {
+        c.metadata["nbgrader"]["grade_id"]: [(o.output_type, o.get("ename", "")) for o in c.outputs]
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    }
+
+
+# ---------------------------------------------------------------------------- fast
+
+
+def test_a_submission_is_read_as_data_with_links_kept_as_links(tmp_path):
+    course.submit(tmp_path, "ann", A, {NB: "{}", "data/x.txt": "1", "ref.py": Path("/etc/hosts")})
+    task = parallel.read_submission(tmp_path, A, "ann")
+    assert task.files == {NB: b"{}", "data/x.txt": b"1"}
+    assert task.links == {"ref.py": "/etc/hosts"}
+    (tmp_path / "submitted" / "ann" / A / "data" / "x.txt").write_text("2")
+    assert parallel.read_submission(tmp_path, A, "ann").digest != task.digest
+
+
+def test_a_worker_refuses_paths_that_leave_the_submission_folder(tmp_path):
+    task = parallel.Task(A, "ann", {"../../escape.txt": b"x"}, {}, "d")
+    with pytest.raises(ValueError, match="leaves the submission folder"):
+        parallel._write_submission(task, tmp_path / "sub")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_the_pipeline_is_cut_after_the_judge():
+    config = course.load_config(ROOT)
+    worker, client = parallel.split_pipeline(list(config.Autograde.autograde_preprocessors))
+    assert worker[0] is RobustExecute and worker[-1] is JudgeHiddenTests
+    assert "SaveAutoGrades" in [pp.__name__ for pp in client]
+    with pytest.raises(course.CourseError, match="no JudgeHiddenTests"):
+        parallel.split_pipeline(worker[:1] + client)
+
+
+def test_the_kit_holds_the_assignment_and_no_student(tmp_path):
+    copy = _course(tmp_path / "c", kinds=("correct",))
+    course.autograde(copy, A, progress=False)
+    kit = parallel.build_kit(copy, A)
+    unpacked = parallel.materialize_kit(kit)
+    assert (unpacked / "solutions" / f"{A}.py").is_file()
+    assert (unpacked / "source" / A).is_dir()
+    assert not list((unpacked / "source").rglob("*.ipynb"))  # the workers need no notebook
+    with tarfile.open(fileobj=__import__("io").BytesIO(kit)) as tar:
+        assert not [m for m in tar.getnames() if m.startswith(("submitted", "autograded"))]
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(unpacked / "gradebook.db")) as gb:
+        assert gb.students == [] and gb.find_assignment(A).notebooks
+
+
+def test_a_replayed_notebook_must_match_the_submission():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    same = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 2")])
+    assert parallel._first_difference(nb, same) is None
+    assert parallel._first_difference(nb, other) == "cell 0"
+
+
+# ---------------------------------------------------------------------------- slow
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of two single-threaded worker processes, shared by the slow tests."""
+    with parallel.dask_client(workers=2) as c:
+        yield c
+
+
+@pytest.mark.slow
+def test_parallel_grades_equal_sequential_grades(tmp_path, client):
+    sequential = _course(tmp_path / "seq")
+    par = _course(tmp_path / "par")
+    seq_results = course.autograde(sequential, A, progress=False)
+    par_results = parallel.autograde_parallel(par, A, client=client, progress=False)
+    assert [r.student for r in par_results] == sorted(KINDS)
+    assert all(r.ok for r in seq_results + par_results)
+    assert len({r.via for r in par_results}) == 2  # both workers graded
+    for kind in KINDS:
+        assert _scores(par, kind) == _scores(sequential, kind) == _expected(par, kind), kind
+        assert _verdicts(par, kind) == _verdicts(sequential, kind), kind
+        assert not (par / ".dlgrade" / "staging" / A / kind).exists()
+    again = parallel.autograde_parallel(par, A, client=client, progress=False)
+    assert all(r.skipped for r in again)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_has_its_submission_graded_elsewhere(tmp_path, client):
+    copy = _course(tmp_path / "c", kinds=("correct", "partly_wrong", "blank"))
+    killed: list[str] = []
+
+    def kill_a_busy_worker():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            busy = [w for w, keys in client.processing().items() if keys]
+            if busy:
+                pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(f"{pid}")
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_a_busy_worker)
+    killer.start()
+    results = parallel.autograde_parallel(copy, A, client=client, progress=False)
+    killer.join()
+    assert killed, "no worker was busy"
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert not any(r.via.endswith(f":{killed[0]}") for r in results)
+    for kind in ("correct", "partly_wrong", "blank"):
+        assert _scores(copy, kind) == _expected(copy, kind)
+    client.wait_for_workers(2, timeout=120)
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_grades_only_what_is_missing(tmp_path, client):
+    kinds = ("correct", "partly_wrong", "blank", "tamper")
+    copy = _course(tmp_path / "c", kinds=kinds)
+    # A judged result a previous run staged and did not land: landed without a worker.
+    task = parallel.read_submission(copy, A, "tamper")
+    parallel.stage(copy, A, parallel.execute_submission(parallel.build_kit(copy, A), task))
+    landed: list[str] = []
+
+    def interrupt(result):
+        landed.append(result.student)
+        if len(landed) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        parallel.autograde_parallel(copy, A, client=client, progress=False, on_landed=interrupt)
+    assert landed[0] == "tamper"  # staged work is landed first
+    results = {r.student: r for r in parallel.autograde_parallel(copy, A, client=client)}
+    assert {s for s, r in results.items() if r.skipped} == set(landed)
+    assert all(r.ok for r in results.values())
+    for kind in kinds:
+        assert _scores(copy, kind) == _expected(copy, kind)
+    # A changed submission is graded again.
+    course.submit(copy, "blank", A, {NB: golden.build("correct", copy, A, NB)})
+    results = {r.student: r for r in parallel.autograde_parallel(copy, A, client=client)}
+    assert [s for s, r in results.items() if not r.skipped] == ["blank"]
+    assert _scores(copy, "blank") == _expected(copy, "correct")
+
+
+@pytest.mark.slow
+def test_grading_stops_when_a_worker_cannot_start_the_sandbox(tmp_path, client):
+    copy = _course(tmp_path / "c", kinds=("correct",))
+    with open(copy / "nbgrader_config.py", "a", encoding="utf-8") as f:
+        f.write('\nc.Sandbox.bwrap = "/nonexistent/bwrap"\n')
+    with pytest.raises(course.CourseError, match="cannot start on 2 of 2 workers"):
+        parallel.autograde_parallel(copy, A, client=client, progress=False)
+    assert not (copy / "autograded").exists()
+
+
+@pytest.mark.slow
+def test_the_command_grades_on_local_workers(tmp_path, capsys):
+    from graders import cli
+
+    copy = _course(tmp_path / "c", kinds=("correct", "blank"))
+    assert cli.main(["--course", str(copy), "autograde", A, "--workers", "2"]) == 0
+    out = capsys.readouterr()
+    assert "2 submissions, 0 failed" in out.out
+    assert "remaining 0" in out.err  # the progress bar
+    assert _scores(copy, "correct") == _expected(copy, "correct")
