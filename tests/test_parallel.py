@@ -44,13 +44,21 @@ def _scores(copy: Path, student: str) -> dict[str, float]:
 
 
 def _verdicts(copy: Path, student: str) -> dict[str, list[tuple[str, str]]]:
-    """What the feedback says of each graded cell: its outputs' types and error names."""
+    """What the feedback says of each graded cell: its outputs' kinds (stream name, error
+    name), a run of stream outputs counted once (how text is split into outputs depends on
+    timing)."""
     nb = nbformat.read(copy / "autograded" / student / A / NB, as_version=4)
-    return {
-        c.metadata["nbgrader"]["grade_id"]: [(o.output_type, o.get("ename", "")) for o in c.outputs]
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-    }
+    out = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("grade"):
+            continue
+        kinds: list[tuple[str, str]] = []
+        for o in cell.outputs:
+            kind = (o.output_type, o.get("name", o.get("ename", "")))
+            if not (kinds and kind == kinds[-1] and o.output_type == "stream"):
+                kinds.append(kind)
+        out[cell.metadata["nbgrader"]["grade_id"]] = kinds
+    return out
 
 
 # ---------------------------------------------------------------------------- fast
