@@ -117,47 +117,18 @@ def start_cluster(workers: int, folder: Path) -> tuple[str, list[subprocess.Pope
     file = folder / "scheduler.json"
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     log = open(folder / "cluster.log", "w")  # noqa: SIM115 - closed with the processes
-    procs = [
-        subprocess.Popen(
-            [
-                str(BIN / "dask"),
-                "scheduler",
-                "--scheduler-file",
-                str(file),
-                "--port",
-                "0",
-                "--no-dashboard",
-            ],
-            stdout=log,
-            stderr=log,
-            env=env,
-            cwd=folder,
-        ),
-    ]
+
+    def dask(*args: str) -> subprocess.Popen:
+        command = [str(BIN / "dask"), *args, "--scheduler-file", str(file), "--no-dashboard"]
+        return subprocess.Popen(command, stdout=log, stderr=log, env=env, cwd=folder)
+
+    procs = [dask("scheduler", "--port", "0")]
     for _ in range(100):
         if file.exists():
             break
         time.sleep(0.2)
     procs.append(
-        subprocess.Popen(
-            [
-                str(BIN / "dask"),
-                "worker",
-                "--scheduler-file",
-                str(file),
-                "--nworkers",
-                str(workers),
-                "--nthreads",
-                "1",
-                "--memory-limit",
-                "0",
-                "--no-dashboard",
-            ],
-            stdout=log,
-            stderr=log,
-            env=env,
-            cwd=folder,
-        )
+        dask("worker", "--nworkers", str(workers), "--nthreads", "1", "--memory-limit", "0")
     )
     return json.loads(file.read_text())["address"], procs
 
