@@ -64,6 +64,9 @@ c.Sandbox.enabled = True
 c.Sandbox.memory_mb = 6144  # address space per kernel process (MemoryError past it)
 c.Sandbox.max_processes = 256  # processes and threads per kernel
 c.Sandbox.disk_mb = 512  # size of each writable folder (working folder, /tmp)
+# Warm kernels (forks of a sandboxed server that imported TensorFlow once; graders/warm.py):
+# dlgrade's parallel workers use them unless this is set; True here for plain nbgrader too.
+# c.Sandbox.warm_kernels = False
 # Time and output: the cell or notebook over its limit fails, the rest is graded.
 c.RobustExecute.timeout = 120  # seconds per cell
 c.RobustExecute.notebook_timeout = 900  # seconds per notebook

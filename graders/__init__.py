@@ -2,7 +2,8 @@
 
 Layers: ``compare``/``encoding`` (pure), ``checks`` (public tests), ``cases`` (hidden-check
 inputs), ``probe`` (kernel side), ``judge`` (trusted side), ``nbgrader_plugins`` (wiring into
-nbgrader), ``data``, ``course``/``export``/``report``/``demo`` and ``cli`` (instructor side).
+nbgrader), ``data``, ``sandbox``/``warm`` (the kernel's sandbox and warm kernels),
+``course``/``parallel``/``export``/``report``/``demo`` and ``cli`` (instructor side).
 """
 
 __version__ = "0.1.0"

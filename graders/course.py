@@ -38,6 +38,7 @@ class GradeResult:
     seconds: float = 0.0  # grading time on the worker
     worker_peak_mb: float = 0.0  # peak resident memory of the worker process so far
     kernel_peak_mb: float = 0.0  # and of its largest kernel so far
+    server_mb: float = 0.0  # resident memory of the worker's warm-kernel server (shared)
 
 
 def ensure_tools_on_path() -> None:

@@ -45,7 +45,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from graders import course
+from graders import course, warm
 from graders.course import CourseError, GradeResult
 
 log = logging.getLogger("dlgrade.parallel")
@@ -81,6 +81,7 @@ class Executed:
     worker: str = ""
     worker_peak_mb: float = 0.0  # the worker process's peak resident memory
     kernel_peak_mb: float = 0.0  # the largest finished child's (the kernel's) peak
+    server_mb: float = 0.0  # the warm-kernel server's resident memory (shared with kernels)
 
 
 def read_submission(root: Path, assignment: str, student: str) -> Task:
@@ -353,6 +354,8 @@ def execute_submission(kit: bytes, task: Task, sandbox: bool = True) -> Executed
             if not sandbox:
                 config.Sandbox.enabled = False
                 config.Autograde.pre_convert_hook = None
+            elif "warm_kernels" not in config.Sandbox:  # unless the course says otherwise
+                config.Sandbox.warm_kernels = True
             try:
                 outcome = _api(config).autograde(
                     task.assignment, task.student, force=True, create=True
@@ -371,6 +374,7 @@ def execute_submission(kit: bytes, task: Task, sandbox: bool = True) -> Executed
 def _executed(task: Task, start: float, worker: str, **kw: Any) -> Executed:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    kids = max(kids, warm.peak_kb() / 1024)  # warm kernels are the fork server's children
     return Executed(
         task.student,
         task.digest,
@@ -378,6 +382,7 @@ def _executed(task: Task, start: float, worker: str, **kw: Any) -> Executed:
         worker=worker,
         worker_peak_mb=own,
         kernel_peak_mb=kids,
+        server_mb=warm.server_rss_kb() / 1024,
         **kw,
     )
 
@@ -564,6 +569,7 @@ def _land_one(
         seconds=executed.seconds if executed is not None else 0.0,
         worker_peak_mb=executed.worker_peak_mb if executed is not None else 0.0,
         kernel_peak_mb=executed.kernel_peak_mb if executed is not None else 0.0,
+        server_mb=executed.server_mb if executed is not None else 0.0,
     )
 
 

@@ -19,6 +19,10 @@ unprivileged uid of its own; otherwise as the instructor's uid. Limits per kerne
 its writable folders. Time and output limits are kept by the executing client
 (:class:`graders.nbgrader_plugins.RobustExecute`).
 
+With ``c.Sandbox.warm_kernels = True`` a kernel is instead a fresh fork of a server that
+runs in such a sandbox and has imported the libraries once (:mod:`graders.warm`); what the
+kernel sees and its limits are the same.
+
 The trusted side (the judge) is unchanged: the sandbox only narrows what the kernel reaches.
 """
 
@@ -106,8 +110,8 @@ class Sandbox(Configurable):
     memory_mb = Integer(
         6144,
         help="Address space per kernel process, in MiB (RLIMIT_AS). TensorFlow maps about "
-        "2.5 GiB of address space for a small model; allocations past the limit raise "
-        "MemoryError. -1: no limit.",
+        "2.5 GiB of address space for a small model (a warm kernel starts with about "
+        "1.3 GiB mapped); allocations past the limit raise MemoryError. -1: no limit.",
     ).tag(config=True)
     max_processes = Integer(
         256,
@@ -123,6 +127,13 @@ class Sandbox(Configurable):
         help="When grading as root: the uid (and gid) the kernel runs as. -1: an unprivileged "
         "uid of its own per kernel (from 200000 up), so that no two kernels share a process "
         "count.",
+    ).tag(config=True)
+    warm_kernels = Bool(
+        False,
+        help="Start kernels as fresh forks of a sandboxed server that has imported the "
+        "libraries once (graders/warm.py), instead of a new Python per notebook: the same "
+        "sandbox and limits, nothing shared between students, the imports paid once per "
+        "grading process. dlgrade's parallel workers turn it on.",
     ).tag(config=True)
     read_only_paths = List(
         Unicode(),
@@ -176,15 +187,27 @@ def _system_binds() -> list[str]:
     return args
 
 
+def bound_paths(settings: Sandbox, ipc_dir: Path) -> list[Path]:
+    """Host folders bound into the sandbox at the same place (all read-only but ``ipc_dir``)."""
+    paths = [*_python_paths(), *_package_paths()]
+    cache = _cache_path()
+    if cache is not None:
+        paths.append(cache)
+    paths += [Path(extra).resolve() for extra in settings.read_only_paths]
+    return [*paths, ipc_dir]
+
+
 def bwrap_args(
     settings: Sandbox,
     workdir: Path,
     ipc_dir: Path,
     env: dict[str, str],
     as_root: bool,
+    caps: tuple[str, ...] = ("CAP_SETUID", "CAP_SETGID"),
 ) -> list[str]:
     """The ``bwrap`` options (before ``--``) for a kernel whose working folder is
-    ``workdir`` (bound as a private writable copy) and whose sockets are in ``ipc_dir``."""
+    ``workdir`` (bound as a private writable copy) and whose sockets are in ``ipc_dir``.
+    Grading as root, the sandbox's first process has only the capabilities ``caps``."""
     disk = str(max(1, settings.disk_mb) * 1024 * 1024)
     args = [
         "--unshare-pid",
@@ -197,9 +220,9 @@ def bwrap_args(
         "sandbox",
     ]
     if as_root:
-        # No user namespace: the launcher needs these two capabilities to drop to the
-        # kernel's uid; it has none afterwards.
-        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # No user namespace: the launcher needs two capabilities to drop to the kernel's
+        # uid; it has none afterwards.
+        args += ["--cap-drop", "ALL", *[a for cap in caps for a in ("--cap-add", cap)]]
     else:
         args += ["--unshare-user"]
     args += _system_binds()
@@ -217,14 +240,10 @@ def bwrap_args(
         made.add(path)
         return out + [how, str(source or path), str(path)]
 
-    for path in [*_python_paths(), *_package_paths()]:
+    *read_only, ipc = bound_paths(settings, ipc_dir)
+    for path in read_only:
         args += bind(path)
-    cache = _cache_path()
-    if cache is not None:
-        args += bind(cache)
-    for extra in settings.read_only_paths:
-        args += bind(Path(extra).resolve())
-    args += bind(ipc_dir, "--bind")
+    args += bind(ipc, "--bind")
     # The working folder: a private tmpfs holding the submission's files, read-only.
     for parent in _ancestors(workdir):
         if parent not in made and not _premounted(parent):
@@ -363,13 +382,26 @@ def _own_process_count() -> int:
     return count
 
 
-def _launcher(settings: Sandbox, uid: int, as_root: bool) -> list[str]:
+def _limits(settings: Sandbox, as_root: bool) -> tuple[int, int]:
+    """RLIMIT_NPROC and RLIMIT_AS (bytes) for the next kernel; -1: none."""
     nproc = settings.max_processes
     if nproc >= 0 and not as_root:
         nproc += _own_process_count()
     memory = settings.memory_mb * 1024 * 1024 if settings.memory_mb > 0 else -1
+    return nproc, memory
+
+
+def _launcher(settings: Sandbox, uid: int, as_root: bool) -> list[str]:
+    nproc, memory = _limits(settings, as_root)
     limits = [str(uid), str(uid), str(nproc), str(memory)]
     return [sys.executable, "-I", "-S", "-c", LAUNCHER, *limits, "--"]
+
+
+def _ipykernel_args(cmd: list[str]) -> list[str] | None:
+    """``ARGS`` of a ``PYTHON -m ipykernel_launcher ARGS`` kernel command, else None."""
+    if len(cmd) >= 3 and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+        return cmd[3:]
+    return None
 
 
 def _is_kernel(cmdline: list[str]) -> bool:
@@ -394,11 +426,30 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._box: Path | None = None
         self._as_root = os.geteuid() == 0
         self._uid = -1
+        self._server: Any = None  # graders.warm.ForkServer with warm kernels
+
+    def _warm_server(self, env: dict[str, str]) -> Any:
+        """The fork server for warm kernels, or None (cold kernels)."""
+        if not self.settings.warm_kernels:
+            return None
+        from graders import warm
+
+        try:
+            return warm.server_for(self.settings, env, self._as_root)
+        except (warm.WarmKernelError, OSError) as exc:
+            self.log.warning("Warm kernels unavailable (%s); starting a cold kernel", exc)
+            return None
 
     async def _async_pre_start_kernel(self, **kw: Any):
         require(self.settings)
+        kw.setdefault("env", dict(os.environ))
+        env = kernel_env(kw.get("env"))
         if self._box is None:
-            self._box = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
+            self._server = self._warm_server(env)
+            parent = self._server.kernels if self._server is not None else None
+            self._box = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-", dir=parent))
+            if self._server is not None:
+                self._box.chmod(0o711)  # its ipc folder is reached from the sandbox
             ipc = self._box / "ipc"
             ipc.mkdir()
             self._uid = _kernel_uid(self.settings) if self._as_root else -1
@@ -407,24 +458,37 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.transport = "ipc"
             self.ip = str(ipc / "kernel")
             self.connection_file = str(ipc / "connection.json")
-        kw.setdefault("env", dict(os.environ))
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         if self._as_root:
             os.chown(self.connection_file, self._uid, self._uid)
         # The notebook's folder; never the grader's own (the course root) by default.
         workdir = Path(kw["cwd"]).resolve() if kw.get("cwd") else self._box / "work"
         workdir.mkdir(exist_ok=True)
-        env = kernel_env(kw.get("env"))
+        # What the kernel writes to its own stdout (not to the notebook) is not the grader's
+        # log: ipykernel's banner, or a student flooding file descriptor 1.
+        kw["stdout"] = subprocess.DEVNULL
+        args = _ipykernel_args(cmd)
+        if self._server is not None and args is not None:
+            kw["cwd"] = str(self._box)
+            return self._warm_command(args, workdir), kw
         bwrap = shutil.which(self.settings.bwrap) or self.settings.bwrap
         ipc = Path(self.connection_file).parent
         wrapped = [sys.executable, "-I", "-S", "-c", IGNORE_SIGINT, bwrap]
         wrapped += [*bwrap_args(self.settings, workdir, ipc, env, self._as_root), "--"]
         wrapped += _launcher(self.settings, self._uid, self._as_root)
         kw["cwd"] = str(self._box)
-        # What the kernel writes to its own stdout (not to the notebook) is not the grader's
-        # log: ipykernel's banner, or a student flooding file descriptor 1.
-        kw["stdout"] = subprocess.DEVNULL
         return wrapped + cmd, kw
+
+    def _warm_command(self, args: list[str], workdir: Path) -> list[str]:
+        """A warm kernel's command: the submission's files (links left out) go to a folder
+        only the fork server reads, from which the kernel's working folder is filled."""
+        assert self._box is not None
+        files = self._box / "files"
+        shutil.rmtree(files, ignore_errors=True)
+        shutil.copytree(workdir, files, symlinks=True)
+        files.chmod(0o700)
+        nproc, memory = _limits(self.settings, self._as_root)
+        return self._server.kernel_command(args, files, self._uid, nproc, memory)
 
     def kill_strays(self) -> int:
         """Kill every process in the sandbox except the kernel itself (its children, theirs,
@@ -432,6 +496,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         time, so that what it left running cannot starve the cells after it."""
         import psutil
 
+        if self._server is not None:
+            return self._server.kill_strays()
         process = getattr(self.provisioner, "process", None)
         if process is None:
             return 0

@@ -45,13 +45,16 @@ def _hashes(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    """The corpus and the honest submissions, graded in one batch after one early grade."""
+@pytest.fixture(scope="module", params=["cold", "warm"])
+def batch(request, tmp_path_factory):
+    """The corpus and the honest submissions, graded in one batch after one early grade:
+    with a new Python per kernel, and with warm kernels (forks of one server, one student
+    after another: what one attack leaves behind must not reach the next submission)."""
     tmp = tmp_path_factory.mktemp("corpus")
     copy = course.copy_course(ROOT, tmp / "course", include=("source", "solutions"))
     with open(copy / "nbgrader_config.py", "a", encoding="utf-8") as f:
         f.write(corpus.SHORT_LIMITS)
+        f.write(f"\nc.Sandbox.warm_kernels = {request.param == 'warm'}\n")
     run = course.run_nbgrader(copy, "generate_assignment", ASSIGNMENT, "--force")
     assert run.returncode == 0, run.stderr[-3000:]
 

@@ -132,6 +132,8 @@ def test_parallel_grades_equal_sequential_grades(tmp_path, client):
     assert [r.student for r in par_results] == sorted(KINDS)
     assert all(r.ok for r in seq_results + par_results)
     assert len({r.via for r in par_results}) == 2  # both workers graded
+    assert all(r.server_mb > 100 for r in par_results)  # warm kernels, forked from a server
+    assert all(r.server_mb == 0 for r in seq_results)  # cold kernels, as plain nbgrader's
     for kind in KINDS:
         assert _scores(par, kind) == _scores(sequential, kind) == _expected(par, kind), kind
         assert _verdicts(par, kind) == _verdicts(sequential, kind), kind

@@ -71,11 +71,15 @@ PROBES = {
     "after_interrupt": "print('still alive')",
 }
 LIMITS = {"memory_mb": 1024, "max_processes": 48, "disk_mb": 16}
+#: A warm kernel starts with the preloaded libraries mapped (about 1.3 GiB of address space).
+WARM_LIMITS = {**LIMITS, "memory_mb": 3072, "warm_kernels": True}
 
 
-@pytest.fixture(scope="module")
-def probed(tmp_path_factory):
-    """Each probe's printed text, from one sandboxed kernel in a course-like folder."""
+@pytest.fixture(scope="module", params=["cold", "warm"])
+def probed(request, tmp_path_factory):
+    """Each probe's printed text, from one sandboxed kernel in a course-like folder: a cold
+    kernel (a new Python), and a warm one (a fork of graders.warm's server)."""
+    limits = WARM_LIMITS if request.param == "warm" else LIMITS
     root = tmp_path_factory.mktemp("sandbox") / "course"
     course.copy_course(ROOT, root, include=("solutions",))
     (root / "gradebook.db").write_bytes(b"SQLite format 3\x00")
@@ -97,12 +101,15 @@ def probed(tmp_path_factory):
     listener = Listener()
     sources = {
         name: code.format(
-            paths=secrets, home=str(Path.home()), port=listener.port, memory_bytes=2 * 1024**3
+            paths=secrets,
+            home=str(Path.home()),
+            port=listener.port,
+            memory_bytes=(limits["memory_mb"] + 1024) * 1024**2,
         )
         for name, code in PROBES.items()
     }
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources.values()])
-    config = Config({"Sandbox": LIMITS})
+    config = Config({"Sandbox": limits})
     client = NotebookClient(
         nb,
         timeout=5,
@@ -119,12 +126,21 @@ def probed(tmp_path_factory):
         for name, cell in zip(sources, nb.cells, strict=True)
     }
     left_behind = (work / "scratch.txt").exists()
-    return {"texts": texts, "secrets": secrets, "listener": listener, "left": left_behind}
+    return {
+        "texts": texts,
+        "secrets": secrets,
+        "listener": listener,
+        "left": left_behind,
+        "warm": request.param == "warm",
+    }
 
 
 def test_kernel_runs_as_an_unprivileged_user_in_its_submission_folder(probed):
     uid, cwd = probed["texts"]["identity"].split()
-    assert cwd.endswith("autograded/alice/w1")
+    if probed["warm"]:  # a copy of the folder, in the fork server's sandbox
+        assert Path(cwd).name == "work" and Path(cwd).parent.name.startswith("dlgrade-warm-")
+    else:
+        assert cwd.endswith("autograded/alice/w1")
     if os.geteuid() == 0:
         assert int(uid) >= 200000  # a uid of its own, not root
     else:
