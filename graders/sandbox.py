@@ -468,7 +468,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         # log: ipykernel's banner, or a student flooding file descriptor 1.
         kw["stdout"] = subprocess.DEVNULL
         args = _ipykernel_args(cmd)
-        if self._server is not None and args is not None:
+        env = kernel_env(kw.get("env"))
+        if self._server is not None and args is not None and env == self._server.env:
             kw["cwd"] = str(self._box)
             return self._warm_command(args, workdir), kw
         bwrap = shutil.which(self.settings.bwrap) or self.settings.bwrap
