@@ -63,11 +63,9 @@ def make_class(root: Path, dest: Path, assignments: list[str], students: int) ->
     for a_index, assignment in enumerate(assignments):
         for i in range(students):
             kind = demo.CLASS_MIX[(i + 3 * a_index) % len(demo.CLASS_MIX)]
-            files = {
-                p.name: golden.build(kind, root, assignment, p.name)
-                for p in sorted((copy / "source" / assignment).glob("*.ipynb"))
-            }
-            course.submit(copy, f"s{i + 1:03d}", assignment, files)
+            course.submit(
+                copy, f"s{i + 1:03d}", assignment, golden.submission(kind, root, assignment)
+            )
     for i in range(students):
         course.submit(copy, f"s{i + 1:03d}", IMPORTS_ONLY, {f"{IMPORTS_ONLY}.ipynb": release_nb})
     return copy

@@ -71,10 +71,7 @@ def main() -> None:
                         c,
                         kind,
                         assignment,
-                        {
-                            nb.name: golden.build(kind, ROOT, assignment, nb.name)
-                            for nb in (ROOT / "source" / assignment).glob("*.ipynb")
-                        },
+                        golden.submission(kind, ROOT, assignment),
                     )
             times: dict[str, list[float]] = {"judged": [], "plain": []}
             for _ in range(args.repeats):

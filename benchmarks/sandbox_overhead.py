@@ -94,10 +94,7 @@ def main() -> None:
                         copy,
                         f"student{i:02d}",
                         assignment,
-                        {
-                            nb.name: golden.build("correct", ROOT, assignment, nb.name)
-                            for nb in (ROOT / "source" / assignment).glob("*.ipynb")
-                        },
+                        golden.submission("correct", ROOT, assignment),
                     )
             boxed_times, plain_times = [], []
             for _ in range(args.repeats):

@@ -15,11 +15,24 @@ from graders.models import describe_model, structure_problems
 
 
 class CheckFailed(AssertionError):
-    """A public test failed; the message says what, where and why."""
+    """A public test failed; the message says what, where and why.
+
+    In a notebook the message is all the student sees under the cell: IPython shows it
+    with a red heading and no traceback, since the frames would only point into this
+    module and push the hint out of sight. Elsewhere it is a plain AssertionError.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython's hook for an exception that shows itself: its lines, without frames."""
+        heading, *rest = str(self).splitlines() or [""]
+        return [f"\x1b[1;31m{type(self).__name__}\x1b[0m: {heading}", *rest]
 
 
 def _fail(name: str, problems: list[str], hint: str) -> None:
-    lines = [f"{name}: {problems[0]}"] + [f"  {p}" for p in problems[1:4]]
+    # A problem's clauses ("...; expected [...], got [...]") go on lines of their own, so
+    # that no line runs past the width of a notebook's output or nbgrader's Validate dialog.
+    parts = [clause for p in problems[:4] for clause in p.split("; ")]
+    lines = [f"{name}: {parts[0]}"] + [f"  {p}" for p in parts[1:]]
     if hint:
         lines.append(f"Hint: {hint}")
     raise CheckFailed("\n".join(lines))

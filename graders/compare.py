@@ -99,9 +99,13 @@ def compare_arrays(got: Any, expected: Any, *, rtol: float, atol: float, path: s
         int(np.argmax(np.where(bad, np.nan_to_num(err, nan=np.inf), -1))), g.shape
     )
     where = f" at index {tuple(int(i) for i in idx)}" if g.ndim else ""
-    return [
+    # Clauses are joined by "; " (the public checks put each on a line of its own).
+    clauses = [
         f"{path}: {n_bad} of {g.size} values differ{where}: "
         f"expected {abridge(e64[idx].real if e.dtype.kind != 'c' else e64[idx])}, "
-        f"got {abridge(g64[idx].real if g.dtype.kind != 'c' else g64[idx])} "
-        f"(rtol={rtol:g}, atol={atol:g}); expected {abridge(e)}, got {abridge(g)}"
+        f"got {abridge(g64[idx].real if g.dtype.kind != 'c' else g64[idx])}"
     ]
+    if g.size > 1:
+        clauses.append(f"whole {path}: expected {abridge(e)}, got {abridge(g)}")
+    clauses.append(f"tolerance rtol={rtol:g}, atol={atol:g}")
+    return ["; ".join(clauses)]

@@ -69,11 +69,7 @@ def run_demo(
             student = f"student{i + 1:02d}"
             kind = CLASS_MIX[(i + 3 * a_index) % len(CLASS_MIX)]
             kinds[(student, assignment)] = kind
-            files = {
-                nb.name: golden.build(kind, root, assignment, nb.name)
-                for nb in sorted((copy / "source" / assignment).glob("*.ipynb"))
-            }
-            course.submit(copy, student, assignment, files)
+            course.submit(copy, student, assignment, golden.submission(kind, root, assignment))
     print(
         f"[2/4] {n_students} students handed in: {', '.join(sorted(set(kinds.values())))}",
         flush=True,

@@ -148,6 +148,13 @@ def build(kind: str, root: Path, assignment: str, notebook: str) -> str | bytes:
     raise ValueError(f"unknown submission kind {kind!r}; choose from {KINDS}")
 
 
+def submission(kind: str, root: Path, assignment: str) -> dict[str, str | bytes]:
+    """Every notebook of ``source/<assignment>/`` in the course at ``root``, built as
+    :func:`build` builds ``kind``: file name -> contents, ready for ``course.submit``."""
+    notebooks = sorted((Path(root) / "source" / assignment).glob("*.ipynb"))
+    return {nb.name: build(kind, root, assignment, nb.name) for nb in notebooks}
+
+
 def expected_scores(kind: str, root: Path, assignment: str, notebook: str) -> dict[str, float]:
     """The per-cell scores a submission of ``kind`` must earn: ``grade_id -> points``."""
     source_nb = submissions.read(Path(root) / "source" / assignment / notebook)

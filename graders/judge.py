@@ -211,10 +211,16 @@ def judge_cell(
     errors = [o for o in outputs if o.get("output_type") == "error"]
     if errors:
         first = errors[0]
-        verdict.problems.append(
-            f"The cell raised {first.get('ename', 'an error')}: "
-            f"{str(first.get('evalue', ''))[:300]}"
-        )
+        ename, evalue = first.get("ename", "an error"), str(first.get("evalue", ""))[:300]
+        if evalue:
+            verdict.problems.append(f"The cell raised {ename}: {evalue}")
+        elif ename == "NotImplementedError":
+            verdict.problems.append(
+                "The cell raised NotImplementedError: a function it uses still has the "
+                "release's `raise NotImplementedError()` in place of an answer."
+            )
+        else:
+            verdict.problems.append(f"The cell raised {ename}.")
     try:
         names = probe_calls(source)
     except ValueError as exc:

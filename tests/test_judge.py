@@ -211,6 +211,24 @@ def test_a_kernel_error_fails_the_cell_even_with_a_genuine_record():
     assert not verdict.passed
 
 
+@pytest.mark.parametrize(
+    ("ename", "evalue", "message"),
+    [
+        ("NameError", "name 'np' is not defined", "The cell raised NameError: name 'np'"),
+        ("NotImplementedError", "", "still has the release's `raise NotImplementedError()`"),
+        ("KeyboardInterrupt", "", "The cell raised KeyboardInterrupt."),
+    ],
+)
+def test_the_message_of_a_cell_that_raised_says_what_it_raised(ename, evalue, message):
+    error = {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": []}
+    verdict = judge_cell(
+        "sigmoid_values", "probe('sigmoid_values', sigmoid)", [error], "w1_broadcasting", SOLUTIONS
+    )
+    assert not verdict.passed
+    assert message in verdict.message()
+    assert f"{ename}: \n" not in verdict.message() + "\n"
+
+
 def test_a_cell_without_a_hidden_check_fails_closed():
     verdict = judge_cell("x", "assert True", [], "w1_broadcasting", SOLUTIONS)
     assert not verdict.passed

@@ -36,10 +36,7 @@ def graded(tmp_path_factory):
                 copy,
                 kind,
                 assignment,
-                {
-                    nb.name: golden.build(kind, ROOT, assignment, nb.name)
-                    for nb in (copy / "source" / assignment).glob("*.ipynb")
-                },
+                golden.submission(kind, ROOT, assignment),
             )
         runs[assignment] = course.run_nbgrader(copy, "autograde", assignment, "--force")
     return copy, runs
