@@ -5,6 +5,8 @@ in headless Chromium (Debian's ``chromium``) by Playwright.
   the notebook and reads the public test's message and hint on the page; nbgrader's
   Validate button reports the failure. The right answer then shows a pass, and Validate
   reports success.
+- The whole w4 notebook (Keras), answered, runs in the browser: every public test passes,
+  nothing shows in red, and every plot renders at a readable size.
 - An instructor opens the formgrader from JupyterLab's Nbgrader menu on an autograded class
   and reads each student's score from the page; they match the gradebook.
 - The class report written by ``dlgrade report`` opens in the same browser and its plots
@@ -403,3 +405,41 @@ def test_the_class_report_page_renders_its_plots(page, graded_class, tmp_path):
         assert size[0] > 200 and size[1] > 200, size
     assert page.get_by_role("heading", name=W1).count() == 1
     shot(page, "instructor-5-class-report", full_page=True)
+
+
+W4 = "w4_cnn_build"
+
+
+def test_a_keras_notebook_runs_in_the_browser_with_readable_plots(page, tmp_path):
+    """The whole w4 notebook, answered with the reference, run in JupyterLab: every public
+    test passes, no warning or error shows in red, and every plot renders at a readable
+    size."""
+    workspace = tmp_path / "student"
+    shutil.copytree(ROOT / "release" / W4, workspace / W4)
+    (workspace / W4 / f"{W4}.ipynb").write_text(golden.build("correct", ROOT, W4, f"{W4}.ipynb"))
+    tests = submissions.read(workspace / W4 / f"{W4}.ipynb").cells
+    n_tests = sum("all_passed(" in c.source for c in tests if c.cell_type == "code")
+    with jupyter_lab(workspace, tmp_path / "lab") as url:
+        page.goto(url.replace("/lab?", f"/lab/tree/{W4}/{W4}.ipynb?"))
+        page.locator(".jp-Notebook").wait_for()
+        wait_idle(page)
+        last = page.locator(".jp-Notebook .jp-CodeCell").last.locator(".cm-content")
+        run_all(page, last.inner_text().splitlines()[0])
+
+        passed = page.locator(".jp-OutputArea-output").filter(has_text="all public tests passed")
+        assert passed.count() == n_tests == 5
+        for kind in ("stderr", "error"):
+            shown = page.locator(
+                f'.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.{kind}"]'
+            )
+            assert shown.all_inner_texts() == [], kind
+        plots = page.locator(".jp-RenderedImage img")
+        assert plots.count() >= 4
+        for i, plot in enumerate(plots.all()):
+            plot.scroll_into_view_if_needed()
+            shot(page, f"student-keras-plot-{i + 1}")
+            natural_w, natural_h, shown_w = plot.evaluate(
+                "img => img.complete ? [img.naturalWidth, img.naturalHeight,"
+                " img.getBoundingClientRect().width] : [0, 0, 0]"
+            )
+            assert natural_h >= 200 and shown_w >= 400 and shown_w >= 0.9 * natural_w, i
