@@ -120,8 +120,10 @@ def jupyter_lab(root: Path, state: Path) -> Iterator[str]:
         path = settings / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
+    # Not pytest's variables: with PYTEST_CURRENT_TEST set, ipykernel stops showing what
+    # native code writes to stderr, which a student's notebook does show.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
         "JUPYTER_CONFIG_DIR": str(state / "config"),
         "JUPYTER_DATA_DIR": str(state / "data"),
         "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
