@@ -47,6 +47,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often have a small /dev/shm
 ]
 #: JupyterLab settings for the test servers: no news or update pop-ups, and every cell kept
 #: in the page (not only those scrolled into view) so that cells can be found by content.
