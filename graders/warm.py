@@ -400,6 +400,28 @@ def serve(argv: list[str]) -> None:
 # ============================================================================ on the host
 
 
+#: A server's folder is ``<tmp>/dlgrade-warm-<pid of the grading process>-<random>``.
+FOLDER_PREFIX = "dlgrade-warm-"
+
+
+def sweep_stale_folders(tmp: Path | None = None) -> list[Path]:
+    """Remove the folders of servers whose grading process is gone (killed, so it could
+    not clean up); only this user's. Returns the folders removed."""
+    removed = []
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.lstat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except OSError:  # alive under another user (EPERM), or the folder vanished
+            continue
+    return removed
+
+
 class ForkServer:
     """Host side of one fork server: starts it in the sandbox, hands out kernel commands."""
 
@@ -407,7 +429,8 @@ class ForkServer:
         from graders import sandbox as box
 
         self.settings, self.env, self.as_root = settings, env, as_root
-        self.dir = Path(tempfile.mkdtemp(prefix="dlgrade-warm-"))
+        sweep_stale_folders()
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         self.socket = self.dir / "ctl" / "server.sock"
         self.socket.parent.mkdir(mode=0o700)
         self.kernels = self.dir / "kernels"

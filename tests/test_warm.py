@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -150,3 +151,16 @@ def test_a_kernel_that_dies_fails_its_notebook_and_the_next_kernel_starts(tmp_pa
     with pytest.raises(DeadKernelError):
         run("import os; os._exit(3)", tmp_path)
     assert text(run("print(6 * 7)", tmp_path)).strip() == "42"
+
+
+def test_folders_of_servers_whose_grading_process_died_are_swept(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{warm.FOLDER_PREFIX}{dead.pid}-abc123"
+    (stale / "kernels" / "kernel-x").mkdir(parents=True)
+    live = tmp_path / f"{warm.FOLDER_PREFIX}{os.getpid()}-def456"
+    live.mkdir()
+    other = tmp_path / f"{warm.FOLDER_PREFIX}notapid"
+    other.mkdir()
+    assert warm.sweep_stale_folders(tmp_path) == [stale]
+    assert not stale.exists() and live.exists() and other.exists()
