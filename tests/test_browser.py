@@ -375,6 +375,7 @@ def test_formgrader_shows_each_students_scores_as_the_gradebook_holds_them(
         assert row.locator(".code-score").inner_text().strip() == score_text(*expected["ben"]["w1"])
 
         row.get_by_role("link", name=W1).click()
+        frame.locator("ol.breadcrumb li.active", has_text=W1).wait_for()  # the next page
         row = row_with(frame, W1)
         row.locator(".score").filter(has_text="/").wait_for()
         shot(page, "instructor-3-formgrader-notebook")
