@@ -446,10 +446,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         env = kernel_env(kw.get("env"))
         if self._box is None:
             self._server = self._warm_server(env)
-            parent = self._server.kernels if self._server is not None else None
-            self._box = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-", dir=parent))
             if self._server is not None:
-                self._box.chmod(0o711)  # its ipc folder is reached from the sandbox
+                self._box = self._server.kernel_box()
+            else:
+                self._box = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
             ipc = self._box / "ipc"
             ipc.mkdir()
             self._uid = _kernel_uid(self.settings) if self._as_root else -1

@@ -489,7 +489,8 @@ class ForkServer:
         return json.loads(answer)
 
     def kernel_box(self) -> Path:
-        """A private folder for one kernel's sockets and files (under the server's)."""
+        """A private folder for one kernel's sockets and files, under the server's (its
+        ipc folder is reached from the sandbox, so others may pass through it)."""
         box = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.kernels))
         box.chmod(0o711)
         return box
