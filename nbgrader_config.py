@@ -61,7 +61,7 @@ c.OverwriteCells.add_missing_cells = True
 # `--Sandbox.enabled=False`) grades without it, with a warning for every notebook.
 c.Autograde.pre_convert_hook = sandbox.SandboxCheck(c)
 c.Sandbox.enabled = True
-c.Sandbox.memory_mb = 6144  # address space per kernel process (MemoryError past it)
+c.Sandbox.memory_mb = 6144  # per kernel (all its processes) and per process (MemoryError)
 c.Sandbox.max_processes = 256  # processes and threads per kernel
 c.Sandbox.disk_mb = 512  # size of each writable folder (working folder, /tmp)
 # Warm kernels (forks of a sandboxed server that imported TensorFlow once; graders/warm.py):

@@ -33,6 +33,10 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_autograde(args: argparse.Namespace) -> int:
     sandbox = False if args.no_sandbox else None
+    if not args.no_sandbox and not args.scheduler:
+        from graders.sandbox import limits_in_force
+
+        print(f"students' kernels: {limits_in_force()}")
     if args.workers == 0 and not args.scheduler:
         results = course.autograde(
             _course_root(args), args.assignment, args.student or None, force=args.force,

@@ -64,32 +64,40 @@ FIX_HINT = (
     "or pass `--Sandbox.enabled=False`; every notebook graded then logs a warning."
 )
 
-#: Runs inside the sandbox before the kernel: drop to the kernel's uid, set the limits, exec.
-#: argv: uid gid max_processes memory_bytes -- command...  (-1: leave as it is)
+#: Runs inside the sandbox before the kernel: confine it (graders/confine.py, loaded by
+#: path before anything else is imported), then exec the kernel.
+#: argv: confine.py uid max_processes memory_bytes seccomp-hex -- command...  (-1: as it is)
 LAUNCHER = """\
-import os, resource, signal, sys
+import importlib.util, os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
-uid, gid, nproc, memory = (int(a) for a in sys.argv[1:5])
-command = sys.argv[6:]
-if memory >= 0:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-if uid >= 0:
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-if nproc >= 0:
-    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+spec = importlib.util.spec_from_file_location("dlgrade_confine", sys.argv[1])
+confine = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(confine)
+uid, nproc, memory = (int(a) for a in sys.argv[2:5])
+bpf = bytes.fromhex(sys.argv[5])
+command = sys.argv[7:]
+confine.confine(uid, nproc, memory, bpf or None)
 os.execv(command[0], command)
 """
 
 
-#: Starts bwrap with SIGINT ignored: jupyter interrupts a kernel by signalling its process
-#: group, which would end bwrap (and the kernel with it); the kernel gets SIGINT back.
-IGNORE_SIGINT = (
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-    "os.execv(sys.argv[1], sys.argv[1:])"
-)
+#: Starts bwrap on the host, in the kernel's control groups (argv: N, N ``cgroup.procs``
+#: files, the command), with SIGINT ignored: jupyter interrupts a kernel by signalling its
+#: process group, which would end bwrap (and the kernel with it); the kernel gets SIGINT back.
+HOST_LAUNCH = """\
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+n = int(sys.argv[1])
+for procs in sys.argv[2:2 + n]:
+    with open(procs, "w") as f:
+        f.write("0")
+os.execv(sys.argv[2 + n], sys.argv[2 + n:])
+"""
+
+
+def host_launch(procs_files: list[str]) -> list[str]:
+    """The prefix of a sandbox's command: join ``procs_files``' groups, ignore SIGINT."""
+    return [sys.executable, "-I", "-S", "-c", HOST_LAUNCH, str(len(procs_files)), *procs_files]
 
 
 class SandboxUnavailable(SystemExit):
@@ -134,6 +142,17 @@ class Sandbox(Configurable):
         "libraries once (graders/warm.py), instead of a new Python per notebook: the same "
         "sandbox and limits, nothing shared between students, the imports paid once per "
         "grading process. dlgrade's parallel workers turn it on.",
+    ).tag(config=True)
+    kernel_log_bytes = Integer(
+        1024 * 1024,
+        help="What a kernel writes to its own stdout and stderr (not to the notebook), kept "
+        "in <notebook folder>.kernel.log next to the notebook's folder, up to this many "
+        "bytes; the rest is dropped. It never reaches the grader's terminal.",
+    ).tag(config=True)
+    cgroups = Bool(
+        True,
+        help="Give each kernel control groups of its own (CPU share, memory and processes "
+        "of the kernel as a whole) where the host allows it (graders/cgroups.py).",
     ).tag(config=True)
     read_only_paths = List(
         Unicode(),
@@ -204,10 +223,13 @@ def bwrap_args(
     env: dict[str, str],
     as_root: bool,
     caps: tuple[str, ...] = ("CAP_SETUID", "CAP_SETGID"),
+    writable: list[Path] | None = None,
 ) -> list[str]:
     """The ``bwrap`` options (before ``--``) for a kernel whose working folder is
     ``workdir`` (bound as a private writable copy) and whose sockets are in ``ipc_dir``.
-    Grading as root, the sandbox's first process has only the capabilities ``caps``."""
+    The sandbox's first process has only the capabilities ``caps`` (a kernel drops them all,
+    :mod:`graders.confine`); ``writable``: more host folders bound writable (a warm kernels'
+    server's control groups)."""
     disk = str(max(1, settings.disk_mb) * 1024 * 1024)
     args = [
         "--unshare-pid",
@@ -219,11 +241,8 @@ def bwrap_args(
         "--hostname",
         "sandbox",
     ]
-    if as_root:
-        # No user namespace: the launcher needs two capabilities to drop to the kernel's
-        # uid; it has none afterwards.
-        args += ["--cap-drop", "ALL", *[a for cap in caps for a in ("--cap-add", cap)]]
-    else:
+    args += ["--cap-drop", "ALL", *[a for cap in caps for a in ("--cap-add", cap)]]
+    if not as_root:
         args += ["--unshare-user"]
     args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -244,6 +263,8 @@ def bwrap_args(
     for path in read_only:
         args += bind(path)
     args += bind(ipc, "--bind")
+    for path in writable or []:
+        args += bind(path, "--bind")
     # The working folder: a private tmpfs holding the submission's files, read-only.
     for parent in _ancestors(workdir):
         if parent not in made and not _premounted(parent):
@@ -393,8 +414,60 @@ def _limits(settings: Sandbox, as_root: bool) -> tuple[int, int]:
 
 def _launcher(settings: Sandbox, uid: int, as_root: bool) -> list[str]:
     nproc, memory = _limits(settings, as_root)
-    limits = [str(uid), str(uid), str(nproc), str(memory)]
-    return [sys.executable, "-I", "-S", "-c", LAUNCHER, *limits, "--"]
+    confine_py = str(Path(__file__).resolve().parent / "confine.py")
+    limits = [str(uid), str(nproc), str(memory), kernel_filter().hex()]
+    return [sys.executable, "-I", "-S", "-c", LAUNCHER, confine_py, *limits, "--"]
+
+
+# ---------------------------------------------------------------------------- confinement
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(key: str, text: str) -> None:
+    import logging
+
+    with _LOCK:
+        if key in _WARNED:
+            return
+        _WARNED.add(key)
+    logging.getLogger("dlgrade.sandbox").warning(text)
+
+
+def kernel_filter() -> bytes:
+    """The kernel's syscall filter (:mod:`graders.syscalls`), or empty bytes (with one
+    warning per process) when libseccomp is missing here."""
+    from graders import syscalls
+
+    try:
+        return syscalls.kernel_filter()
+    except syscalls.FilterUnavailable as exc:
+        _warn_once(
+            "seccomp",
+            f"Students' kernels run without a syscall filter: {exc}. Install libseccomp "
+            "(Debian/Ubuntu: `apt-get install libseccomp2`); see docs/sandbox.md.",
+        )
+        return b""
+
+
+def cgroup_folders() -> list[Path]:
+    """This grading process's control-group folders, when per-kernel groups can be used
+    here; else none (and one warning per process saying which limits hold)."""
+    from graders import cgroups
+
+    support = cgroups.support()
+    if not support.available:
+        _warn_once("cgroups", f"Sandbox limits: {support.describe()}; see docs/sandbox.md.")
+        return []
+    return cgroups.process_folders()
+
+
+def limits_in_force() -> str:
+    """Which of the sandbox's limits hold on this machine, in plain words."""
+    from graders import cgroups
+
+    filtered = "with" if kernel_filter() else "WITHOUT"
+    return f"{cgroups.support().describe()}; {filtered} the syscall filter"
 
 
 def _ipykernel_args(cmd: list[str]) -> list[str] | None:
@@ -413,6 +486,54 @@ def _is_kernel(cmdline: list[str]) -> bool:
     )
 
 
+class KernelLog:
+    """A kernel's own stdout and stderr (not its notebook's output): kept in ``path`` up to
+    ``limit`` bytes, the rest counted and dropped, read by a thread of the grading process
+    so that the kernel never blocks on a full pipe and never reaches the grader's terminal.
+    """
+
+    def __init__(self, path: Path | None, limit: int) -> None:
+        self.path, self.limit = path, max(0, limit)
+        self.read_fd, self.write_fd = os.pipe()
+        self.thread = threading.Thread(target=self._drain, name="dlgrade-kernel-log", daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        kept = dropped = 0
+        out = None
+        if self.path is not None:
+            try:
+                out = open(self.path, "wb")
+            except OSError:
+                out = None
+        try:
+            while chunk := os.read(self.read_fd, 1 << 16):
+                room = self.limit - kept if out is not None else 0
+                if room > 0:
+                    out.write(chunk[:room])  # type: ignore[union-attr]
+                    kept += min(room, len(chunk))
+                dropped += len(chunk) - max(0, min(room, len(chunk)))
+            if out is not None and dropped:
+                out.write(f"\n[{dropped} more bytes dropped: over {self.limit} bytes]\n".encode())
+        except OSError:
+            pass
+        finally:
+            os.close(self.read_fd)
+            if out is not None:
+                out.close()
+
+    def launched(self) -> None:
+        """The kernel has its copy of the pipe: the grading process lets go of its own."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+
+def kernel_log_path(notebook_folder: Path) -> Path:
+    """Where a kernel's own output is kept: ``<folder>.kernel.log`` beside the folder."""
+    return notebook_folder.parent / f"{notebook_folder.name}.kernel.log"
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """jupyter_client's kernel manager, with the kernel started inside the sandbox.
 
@@ -427,6 +548,32 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._as_root = os.geteuid() == 0
         self._uid = -1
         self._server: Any = None  # graders.warm.ForkServer with warm kernels
+        self._group: Any = None  # graders.cgroups.KernelGroup where the host has them
+        self._log: KernelLog | None = None
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            if self._log is not None:
+                self._log.launched()
+
+    def _kernel_group(self) -> list[str]:
+        """A new control group for the kernel about to start (graders/cgroups.py); the
+        ``cgroup.procs`` files its first process joins, or none where groups are missing."""
+        from graders import cgroups
+
+        self._remove_group()
+        if not self.settings.cgroups or not cgroup_folders():
+            return []
+        memory = self.settings.memory_mb * 1024 * 1024 if self.settings.memory_mb > 0 else -1
+        self._group = cgroups.KernelGroup(memory, self.settings.max_processes)
+        return self._group.procs_files
+
+    def _remove_group(self) -> None:
+        if self._group is not None:
+            self._group.remove()
+            self._group = None
 
     def _warm_server(self, env: dict[str, str]) -> Any:
         """The fork server for warm kernels, or None (cold kernels)."""
@@ -464,23 +611,26 @@ class SandboxedKernelManager(AsyncKernelManager):
         # The notebook's folder; never the grader's own (the course root) by default.
         workdir = Path(kw["cwd"]).resolve() if kw.get("cwd") else self._box / "work"
         workdir.mkdir(exist_ok=True)
-        # What the kernel writes to its own stdout (not to the notebook) is not the grader's
-        # log: ipykernel's banner, or a student flooding file descriptor 1.
-        kw["stdout"] = subprocess.DEVNULL
+        # What the kernel writes to its own stdout and stderr (not to the notebook) is not
+        # the grader's: ipykernel's banner, library warnings, or a student flooding them.
+        log_path = kernel_log_path(workdir) if kw.get("cwd") else None
+        self._log = KernelLog(log_path, self.settings.kernel_log_bytes)
+        kw["stdout"] = kw["stderr"] = self._log.write_fd
         args = _ipykernel_args(cmd)
         env = kernel_env(kw.get("env"))
+        procs = self._kernel_group()
         if self._server is not None and args is not None and env == self._server.env:
             kw["cwd"] = str(self._box)
-            return self._warm_command(args, workdir), kw
+            return self._warm_command(args, workdir, procs), kw
         bwrap = shutil.which(self.settings.bwrap) or self.settings.bwrap
         ipc = Path(self.connection_file).parent
-        wrapped = [sys.executable, "-I", "-S", "-c", IGNORE_SIGINT, bwrap]
+        wrapped = [*host_launch(procs), bwrap]
         wrapped += [*bwrap_args(self.settings, workdir, ipc, env, self._as_root), "--"]
         wrapped += _launcher(self.settings, self._uid, self._as_root)
         kw["cwd"] = str(self._box)
         return wrapped + cmd, kw
 
-    def _warm_command(self, args: list[str], workdir: Path) -> list[str]:
+    def _warm_command(self, args: list[str], workdir: Path, procs: list[str]) -> list[str]:
         """A warm kernel's command: the submission's files (links left out) go to a folder
         only the fork server reads, from which the kernel's working folder is filled."""
         assert self._box is not None
@@ -489,7 +639,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         shutil.copytree(workdir, files, symlinks=True)
         files.chmod(0o700)
         nproc, memory = _limits(self.settings, self._as_root)
-        return self._server.kernel_command(args, files, self._uid, nproc, memory)
+        return self._server.kernel_command(args, files, self._uid, nproc, memory, procs)
 
     def kill_strays(self) -> int:
         """Kill every process in the sandbox except the kernel itself (its children, theirs,
@@ -528,6 +678,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
+        self._remove_group()
         if not restart and self._box is not None:
             shutil.rmtree(self._box, ignore_errors=True)
             self._box = None

@@ -10,13 +10,20 @@ between students:
 
 - the server is pristine: it holds imported libraries and nothing of any student; it is
   not dumpable, so no process of the sandbox can trace it or read its memory;
-- one kernel at a time: before a kernel starts and after it ends, every other process in
-  the sandbox is killed, and the writable folders (``/tmp``, ``/dev/shm``, the working
-  folder) are emptied; the server stops (and a fresh one is started) if they cannot be;
+- each kernel lives in pid, IPC and mount namespaces of its own, made for it by a
+  *supervisor* the server forks (which also joins the kernel's control groups, see
+  :mod:`graders.cgroups`); their init (pid 1) starts the kernel and ends with it, and the
+  operating system then kills every process left in them, whatever its state, and frees
+  their IPC objects. Nothing here lists processes to decide what to kill;
+- one kernel at a time: after a kernel's namespaces are gone, the writable folders
+  (``/tmp``, ``/dev/shm``, the working folder) are emptied; the server stops (and a fresh
+  one is started) if they cannot be;
 - a kernel gets the submission's files from a folder only the server's uid can read, drops
-  to an unprivileged uid of its own with the sandbox's limits (grading as root), and has
-  no capabilities;
+  to an unprivileged uid of its own with the sandbox's limits (grading as root), a new
+  session keyring, no capabilities and the syscall filter (:mod:`graders.confine`);
 - only processes outside the sandbox may talk to the server (checked on every connection).
+
+See ``docs/sandbox.md``.
 
 jupyter_client sees an ordinary kernel process: a small *stub* that hands its standard
 streams to the server, forwards interrupts, and exits with the kernel's exit status; a
@@ -33,7 +40,6 @@ import importlib
 import json
 import os
 import queue
-import resource
 import runpy
 import selectors
 import shutil
@@ -49,6 +55,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from graders.confine import confine
+
 #: Modules the server imports once (those the course's notebooks import).
 PRELOAD = (
     "numpy",
@@ -63,9 +71,12 @@ PRELOAD = (
     "graders.data",
 )
 
-#: Capabilities the server keeps when grading as root: to give each kernel its own uid,
-#: and to kill and clean up what a kernel of another uid left behind. Kernels have none.
-SERVER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+#: Capabilities the server keeps: to give each kernel its own uid, to make each kernel's
+#: namespaces (CAP_SYS_ADMIN), and to kill and clean up what a kernel of another uid left
+#: behind. Kernels have none (:func:`graders.confine.confine`).
+SERVER_CAPS = (
+    "CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SYS_ADMIN",
+)  # fmt: skip
 
 #: The kernel process jupyter_client starts: hands its standard streams to the server,
 #: forwards signals, and exits with the kernel's status. argv: socket request-json
@@ -94,6 +105,13 @@ sys.exit(code if code >= 0 else 128 - code)
 """
 
 PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+MNT_DETACH = 2
+#: In a kernel's pid namespace: its init, and the kernel (the init's first child).
+INIT_PID, KERNEL_PID = 1, 2
+_LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 class WarmKernelError(RuntimeError):
@@ -103,26 +121,82 @@ class WarmKernelError(RuntimeError):
 # ============================================================================ in the sandbox
 
 
+def _libc_check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
 def _set_dumpable(on: bool) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_DUMPABLE, int(on), 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE)")
+    _libc_check(_LIBC.prctl(PR_SET_DUMPABLE, int(on), 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
 
 
-def _processes() -> list[int]:
-    """Live (not zombie) processes of this pid namespace."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+def _unshare(flags: int) -> None:
+    _libc_check(_LIBC.unshare(flags), "unshare")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int) -> None:
+    def arg(text: str | None) -> bytes | None:
+        return None if text is None else text.encode()
+
+    _libc_check(_LIBC.mount(arg(source), arg(target), arg(fstype), flags, None), f"mount {target}")
+
+
+def alive(pid: int) -> bool:
+    """Whether any thread of process ``pid`` still runs. A thread-group leader that has
+    exited on its own shows as a zombie while its other threads keep running: it counts."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tasks:
         try:
-            with open(f"/proc/{name}/stat", "rb") as f:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
                 state = f.read().rsplit(b")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
         if state not in (b"Z", b"X"):
-            pids.append(int(name))
-    return pids
+            return True
+    return False
+
+
+def _processes() -> list[int]:
+    """Processes of this pid namespace with a thread that still runs."""
+    return [int(name) for name in os.listdir("/proc") if name.isdigit() and alive(int(name))]
+
+
+def _nested_pid(pid: int) -> int | None:
+    """The number of process ``pid`` in the pid namespace nested in ours (a kernel's), or
+    None when it lives in ours."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    numbers = line.split()[1:]
+                    return int(numbers[1]) if len(numbers) > 1 else None
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def kill_strays_in_kernel() -> int:
+    """SIGKILL every process of the current kernel's pid namespace except its init (1) and
+    the kernel (2), until none is left; how many were killed."""
+    killed: set[int] = set()
+    for _ in range(500):
+        left = [
+            pid
+            for pid in _processes()
+            if (nested := _nested_pid(pid)) is not None and nested not in (INIT_PID, KERNEL_PID)
+        ]
+        if not left:
+            break
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+        time.sleep(0.002)
+    return len(killed)
 
 
 def kill_all(spare: set[int]) -> int:
@@ -282,8 +356,7 @@ class _Server:
                 with contextlib.suppress(OSError):
                     os.kill(self.kernel[0], int(msg["sig"]))
         elif op == "strays":
-            spare = {self.kernel[0]} if self.kernel else set()
-            self.reply(conn, {"killed": kill_all(spare)})
+            self.reply(conn, {"killed": kill_strays_in_kernel() if self.kernel else 0})
             self.drop(conn)
         elif op == "stats":
             self.reply(conn, {"peak_kb": self.peak_kb})
@@ -325,8 +398,11 @@ class _Server:
         self.reply(conn, {"exit": os.waitstatus_to_exitcode(status)})
         self.drop(conn)
 
-    # -- in the child
+    # -- in the children: the kernel's supervisor (outside), its init, the kernel
     def become_kernel(self, msg: dict[str, Any], fds: list[int], conn: socket.socket) -> None:
+        """The supervisor, the server's child: joins the kernel's control groups, makes the
+        kernel's namespaces (pid, ipc, mount), starts their init, and exits with the
+        kernel's status. Forwarding the signals the stub sends, it runs no student code."""
         code = 1
         try:
             os.setsid()
@@ -342,21 +418,49 @@ class _Server:
                 os.close(self.kernel[1])
             self.selector.close()
             self.listener.close()
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            for procs in msg.get("cgroups", []):
+                with open(procs, "w") as f:
+                    f.write("0")
+            _unshare(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS)
+            init = os.fork()
+            if init == 0:
+                self.kernel_init(msg)
+            code = _supervise(init)
+        except BaseException:  # noqa: BLE001 - on the kernel's stderr
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+    def kernel_init(self, msg: dict[str, Any]) -> None:
+        """Pid 1 of the kernel's namespaces: its own ``/proc``, the submission's files in
+        the working folder, then the kernel; when the kernel ends, so does this process, and
+        with it, by the operating system, every process of the namespace."""
+        code = 1
+        try:
+            _libc_check(_LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
+            _mount(None, "/", None, MS_REC | MS_PRIVATE)
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            for folder in self.spec.get("cgroup_binds", []):
+                _libc_check(_LIBC.umount2(folder.encode(), MNT_DETACH), f"umount {folder}")
+            _copy_files(msg["files"], self.spec["workdir"])
+            kernel = os.fork()
+            if kernel == 0:
+                self.run_kernel(msg)
+            code = _supervise(kernel, reap_all=True)
+        except BaseException:  # noqa: BLE001 - on the kernel's stderr
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+    def run_kernel(self, msg: dict[str, Any]) -> None:
+        """The kernel: confined (:func:`graders.confine.confine`), then ipykernel."""
+        code = 1
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
             workdir = self.spec["workdir"]
-            _copy_files(msg["files"], workdir)
-            memory = int(msg["memory"])
-            if memory >= 0:
-                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            uid = int(msg["uid"])
-            if uid >= 0:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)  # drops every capability
-            nproc = int(msg["nproc"])
-            if nproc >= 0:
-                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+            bpf = bytes.fromhex(self.spec.get("seccomp", ""))
+            confine(int(msg["uid"]), int(msg["nproc"]), int(msg["memory"]), bpf or None)
             _set_dumpable(True)
             os.chdir(workdir)
             # As `python -m ipykernel_launcher ARGS` in the working folder.
@@ -376,6 +480,24 @@ class _Server:
                 sys.stdout.flush()
                 sys.stderr.flush()
             os._exit(code)
+
+
+def _supervise(child: int, reap_all: bool = False) -> int:
+    """Forward SIGINT, SIGTERM and SIGHUP to ``child``, wait for it (reaping every other
+    child that ends meanwhile when ``reap_all``), and return an exit status for it: its
+    code, or 128 + the signal that ended it."""
+
+    def forward(signum: int, _frame: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(child, signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, forward)
+    while True:
+        pid, status = os.wait() if reap_all else os.waitpid(child, 0)
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 128 - code
 
 
 def serve(argv: list[str]) -> None:
@@ -439,7 +561,11 @@ class ForkServer:
         self.workdir.mkdir()
         self.dir.chmod(0o711)
         self.kernels.chmod(0o711)
-        args = box.bwrap_args(settings, self.workdir, self.dir, env, as_root, SERVER_CAPS)
+        # Kernels join control groups of this grading process's (graders/cgroups.py).
+        self.cgroup_binds = box.cgroup_folders() if settings.cgroups else []
+        args = box.bwrap_args(
+            settings, self.workdir, self.dir, env, as_root, SERVER_CAPS, self.cgroup_binds
+        )
         keep = {str(p) for p in box.bound_paths(settings, self.dir)}
         keep |= {str(a) for p in list(keep) for a in Path(p).parents}
         spec = {
@@ -447,9 +573,11 @@ class ForkServer:
             "keep": sorted(keep),
             "wipe": ["/tmp", "/dev/shm", str(self.workdir)],
             "workdir": str(self.workdir),
+            "cgroup_binds": [str(p) for p in self.cgroup_binds],
+            "seccomp": box.kernel_filter().hex(),
         }
         bwrap = shutil.which(settings.bwrap) or settings.bwrap
-        command = [sys.executable, "-I", "-S", "-c", box.IGNORE_SIGINT, bwrap, *args, "--"]
+        command = [*box.host_launch([]), bwrap, *args, "--"]
         command += [sys.executable, "-m", "graders.warm", str(self.socket), json.dumps(spec)]
         self.log = self.dir / "server.log"
         with open(self.log, "wb") as log:
@@ -496,12 +624,19 @@ class ForkServer:
         return box
 
     def kernel_command(
-        self, argv: list[str], files: Path, uid: int, nproc: int, memory: int
+        self,
+        argv: list[str],
+        files: Path,
+        uid: int,
+        nproc: int,
+        memory: int,
+        cgroups: list[str] | None = None,
     ) -> list[str]:
         """The command that starts one warm kernel (``python -m ipykernel_launcher ARGV``)
-        whose working folder holds a copy of ``files``."""
+        whose working folder holds a copy of ``files``, in the control groups whose
+        ``cgroup.procs`` files are ``cgroups`` (under this server's bound folders)."""
         request = {"op": "kernel", "argv": argv, "files": str(files), "uid": uid,
-                   "nproc": nproc, "memory": memory}  # fmt: skip
+                   "nproc": nproc, "memory": memory, "cgroups": cgroups or []}  # fmt: skip
         return [sys.executable, "-I", "-S", "-c", STUB, str(self.socket), json.dumps(request)]
 
     def kill_strays(self) -> int:
@@ -565,7 +700,7 @@ def server_for(settings: Any, env: dict[str, str], as_root: bool) -> ForkServer:
     started on first use and again whenever it has stopped."""
     key = (
         settings.bwrap, settings.disk_mb, tuple(settings.read_only_paths), as_root,
-        tuple(sorted(env.items())),
+        settings.cgroups, tuple(sorted(env.items())),
     )  # fmt: skip
     with _LOCK:
         server = _SERVERS.get(key)
