@@ -6,6 +6,7 @@ dlgrade autograde ASSIGNMENT [--student S] [--force] [--no-sandbox]
 dlgrade export [--csv FILE] [--gradescope DIR]
 dlgrade report [--out FILE]
 dlgrade validate [--assignment A]         reference full marks, blank zero, mutants, release
+dlgrade similarity ASSIGNMENT [--out FILE] [--threshold T]   suspiciously alike answers
 dlgrade demo [--out DIR] [--students N] [--assignment A]   a simulated class, graded
 dlgrade pretrain face_encoder|mobilenet [--out FILE]      regenerate shipped weights
 """
@@ -103,6 +104,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_similarity(args: argparse.Namespace) -> int:
+    from graders import similarity
+
+    root = _course_root(args)
+    if not (root / "release" / args.assignment).is_dir():
+        raise course.CourseError(f"no release/{args.assignment} in {root}: release it first")
+    out = Path(args.out or f"similarity-{args.assignment}.html")
+    hits = similarity.similarity(root, args.assignment, out, args.threshold)
+    for pair in hits:
+        print(
+            f"{pair.first:>16}  {pair.second:<16}  {pair.overlap_first:4.0%} / "
+            f"{pair.overlap_second:4.0%} of their answer code shared"
+        )
+    print(f"{len(hits)} pairs at or above {args.threshold:.0%}; side by side in {out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from graders import demo
 
@@ -177,6 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="the course's own checks (see DESIGN.md section 6)")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("similarity", help="pairs of submissions with suspiciously alike answers")
+    p.add_argument("assignment")
+    p.add_argument("--out", help="the page of flagged pairs (default: similarity-A.html)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.6,
+        help="flag a pair when this share (0 to 1) of one's answer tokens is in the other",
+    )
+    p.set_defaults(func=cmd_similarity)
 
     p = sub.add_parser("demo", help="grade a simulated class end to end")
     p.add_argument("--out", default="demo-output")
