@@ -3,12 +3,13 @@ and runs every student's kernel in the sandbox (bubblewrap), within the limits b
 
 import os
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
+    GetGrades,
     IgnorePattern,
     LimitOutput,
     OverwriteCells,
@@ -17,6 +18,7 @@ from nbgrader.preprocessors import (
 )
 
 from graders import sandbox
+from graders.feedback import RedactFeedback
 from graders.intake import RepairGradingMetadata
 from graders.nbgrader_plugins import JudgeHiddenTests, RobustExecute, TolerantNotebookExporter
 
@@ -71,3 +73,9 @@ c.Sandbox.disk_mb = 512  # size of each writable folder (working folder, /tmp)
 c.RobustExecute.timeout = 120  # seconds per cell
 c.RobustExecute.notebook_timeout = 900  # seconds per notebook
 c.RobustExecute.max_output_bytes = 16 * 1024 * 1024  # output kept per cell
+
+# Feedback (`nbgrader generate_feedback`, `dlgrade feedback`): hidden tests are removed, and a
+# failed hidden check shows "values" (its property, hint and the values of the student's own
+# inputs), "hints" (property and hint) or "none" (only that it failed).
+c.GenerateFeedback.preprocessors = [RedactFeedback, GetGrades, CSSHTMLHeaderPreprocessor]
+c.RedactFeedback.show = "values"

@@ -6,6 +6,7 @@ dlgrade autograde ASSIGNMENT [--student S] [--force] [--no-sandbox]
 dlgrade export [--csv FILE] [--gradescope DIR]
 dlgrade report [--out FILE]
 dlgrade validate [--assignment A]         reference full marks, blank zero, mutants, release
+dlgrade feedback ASSIGNMENT [--student S] [--show values|hints|none] [--release]
 dlgrade similarity ASSIGNMENT [--out FILE] [--threshold T]   suspiciously alike answers
 dlgrade demo [--out DIR] [--students N] [--assignment A]   a simulated class, graded
 dlgrade pretrain face_encoder|mobilenet [--out FILE]      regenerate shipped weights
@@ -104,6 +105,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from graders import feedback
+
+    written = feedback.generate(
+        _course_root(args), args.assignment, args.student or None, args.show, args.release
+    )
+    for path in written:
+        print(path)
+    what = "generated and released" if args.release else "generated"
+    print(f"feedback {what} for {len(written)} notebooks")
+    return 0
+
+
 def cmd_similarity(args: argparse.Namespace) -> int:
     from graders import similarity
 
@@ -195,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="the course's own checks (see DESIGN.md section 6)")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("feedback", help="students' feedback, hidden tests removed; --release")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument(
+        "--show",
+        choices=["values", "hints", "none"],
+        help="what a failed hidden check shows (default: c.RedactFeedback.show)",
+    )
+    p.add_argument("--release", action="store_true", help="release it to nbgrader's exchange")
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("similarity", help="pairs of submissions with suspiciously alike answers")
     p.add_argument("assignment")
