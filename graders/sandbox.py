@@ -376,6 +376,37 @@ class SandboxCheck:
         require(Sandbox(config=app.config if app is not None else self.config))
 
 
+# ---------------------------------------------------------------------------- socket folders
+
+#: Size of the tmpfs that holds a kernel's connection file and sockets (grading as root):
+#: the one folder of the host a kernel may write to, so it must not reach the host's disk.
+SOCKET_FOLDER_BYTES = 1024 * 1024
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MNT_DETACH = 0x2, 0x4, 0x8, 2
+
+
+def mount_tmpfs(path: Path, size: int, mode: int) -> bool:
+    """Mount a tmpfs of ``size`` bytes on the folder ``path`` when grading as root, so that
+    what is written there stays in memory and within ``size``; whether it was mounted."""
+    if os.geteuid() != 0:
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    options = f"size={size},mode={mode:o}".encode()
+    flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    if libc.mount(b"tmpfs", str(path).encode(), b"tmpfs", flags, options) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount tmpfs on {path}: {os.strerror(errno)}")
+    return True
+
+
+def unmount(path: Path) -> None:
+    """Detach what is mounted on ``path`` (nothing when nothing is)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).umount2(str(path).encode(), _MNT_DETACH)
+
+
 # ---------------------------------------------------------------------------- kernels
 
 _NEXT_UID = [0]
@@ -550,6 +581,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._server: Any = None  # graders.warm.ForkServer with warm kernels
         self._group: Any = None  # graders.cgroups.KernelGroup where the host has them
         self._log: KernelLog | None = None
+        self._ipc_tmpfs = False
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         try:
@@ -599,6 +631,8 @@ class SandboxedKernelManager(AsyncKernelManager):
                 self._box = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
             ipc = self._box / "ipc"
             ipc.mkdir()
+            if self._server is None:  # a warm server's kernel folders are one tmpfs already
+                self._ipc_tmpfs = mount_tmpfs(ipc, SOCKET_FOLDER_BYTES, 0o700)
             self._uid = _kernel_uid(self.settings) if self._as_root else -1
             if self._as_root:
                 os.chown(ipc, self._uid, self._uid)
@@ -634,7 +668,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         """A warm kernel's command: the submission's files (links left out) go to a folder
         only the fork server reads, from which the kernel's working folder is filled."""
         assert self._box is not None
-        files = self._box / "files"
+        files = self._server.files_folder(self._box)
         shutil.rmtree(files, ignore_errors=True)
         shutil.copytree(workdir, files, symlinks=True)
         files.chmod(0o700)
@@ -680,5 +714,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         self._remove_group()
         if not restart and self._box is not None:
+            if self._ipc_tmpfs:
+                unmount(self._box / "ipc")
+                self._ipc_tmpfs = False
+            if self._server is not None:
+                shutil.rmtree(self._server.files_folder(self._box), ignore_errors=True)
             shutil.rmtree(self._box, ignore_errors=True)
             self._box = None

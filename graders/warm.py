@@ -105,6 +105,8 @@ sys.exit(code if code >= 0 else 128 - code)
 """
 
 PR_SET_DUMPABLE = 4
+#: Size of the tmpfs of a server's kernel socket folders (grading as root).
+KERNEL_FOLDERS_BYTES = 16 * 1024 * 1024
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
@@ -537,6 +539,10 @@ def sweep_stale_folders(tmp: Path | None = None) -> list[Path]:
                 continue
             os.kill(int(pid), 0)
         except ProcessLookupError:
+            if (folder / "kernels").is_mount():
+                from graders import sandbox as box
+
+                box.unmount(folder / "kernels")
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
         except OSError:  # alive under another user (EPERM), or the folder vanished
@@ -555,8 +561,12 @@ class ForkServer:
         self.dir = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
         self.socket = self.dir / "ctl" / "server.sock"
         self.socket.parent.mkdir(mode=0o700)
+        # Kernels' socket folders: the one place of the host a kernel writes to, a tmpfs.
         self.kernels = self.dir / "kernels"
         self.kernels.mkdir()
+        self.kernels_tmpfs = box.mount_tmpfs(self.kernels, KERNEL_FOLDERS_BYTES, 0o711)
+        self.files = self.dir / "files"
+        self.files.mkdir(mode=0o711)
         self.workdir = self.dir / "work"
         self.workdir.mkdir()
         self.dir.chmod(0o711)
@@ -623,6 +633,11 @@ class ForkServer:
         box.chmod(0o711)
         return box
 
+    def files_folder(self, box: Path) -> Path:
+        """Where the submission's files of the kernel of ``box`` wait for the server (only
+        the server's uid reads them)."""
+        return self.files / box.name
+
     def kernel_command(
         self,
         argv: list[str],
@@ -658,6 +673,10 @@ class ForkServer:
             with contextlib.suppress(OSError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        if self.kernels_tmpfs:
+            from graders import sandbox as box
+
+            box.unmount(self.kernels)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -67,6 +67,14 @@ PROBES = {
         "except OSError as e:\n    print('stopped at', written, 'MiB, errno', e.errno)\n"
         "os.remove('fill.bin')"
     ),
+    "socket_folder": (
+        "import os\nfrom ipykernel import get_connection_file\nwritten = 0\n"
+        "here = os.path.dirname(get_connection_file())\n"
+        "try:\n    with open(os.path.join(here, 'f'), 'wb') as f:\n"
+        "        for _ in range(200):\n"
+        "            f.write(b'x' * 1048576); f.flush(); written += 1\n"
+        "except OSError as e:\n    print('stopped at', written, 'MiB, errno', e.errno)"
+    ),
     "interrupted": "import time\nwhile True:\n    time.sleep(0.01)",
     "after_interrupt": "print('still alive')",
 }
@@ -203,6 +211,14 @@ def test_writing_past_the_disk_limit_fails_with_no_space(probed):
     words = probed["texts"]["disk"].split()
     assert words[:2] == ["stopped", "at"] and int(words[2]) <= LIMITS["disk_mb"]
     assert words[-1] == "28"  # ENOSPC
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the socket folder is a tmpfs when grading as root")
+def test_the_one_host_folder_a_kernel_writes_to_cannot_fill_the_disk(probed):
+    # The folder of the kernel's connection file and sockets: a small tmpfs.
+    text = probed["texts"]["socket_folder"]
+    assert text.startswith("stopped at") and text.strip().endswith("errno 28"), text
+    assert int(text.split()[2]) <= 16
 
 
 def test_a_cell_over_its_time_is_interrupted_and_the_kernel_goes_on(probed):

@@ -72,11 +72,20 @@ try:
 except OSError as e:
     seen['socket'] = type(e).__name__
 from ipykernel import get_connection_file
-files = os.path.join(os.path.dirname(os.path.dirname(get_connection_file())), 'files')
+box = os.path.dirname(os.path.dirname(get_connection_file()))
+files = os.path.join(os.path.dirname(os.path.dirname(box)), 'files', os.path.basename(box))
 try:
     os.listdir(files); seen['box'] = 'listed'
 except OSError as e:
     seen['box'] = type(e).__name__
+written = 0
+try:
+    with open(os.path.join(os.path.dirname(get_connection_file()), 'fill'), 'wb') as f:
+        for _ in range(200):
+            f.write(b'x' * 1048576); f.flush(); written += 1
+except OSError as e:
+    pass
+seen['socket_folder_mib'] = written
 print(json.dumps(seen))
 """
 
@@ -138,6 +147,12 @@ def test_a_kernel_cannot_read_the_copy_of_its_files_kept_for_the_server(second_s
     seen, _ = second_saw
     if os.geteuid() == 0:  # otherwise the kernel runs as the instructor, who owns it
         assert seen["box"] == "PermissionError"
+
+
+def test_the_kernels_socket_folder_cannot_fill_the_hosts_disk(second_saw):
+    seen, _ = second_saw
+    if os.geteuid() == 0:  # as root, kernels' socket folders are a small tmpfs
+        assert seen["socket_folder_mib"] <= warm.KERNEL_FOLDERS_BYTES // 2**20
 
 
 def test_the_server_is_the_same_one_for_both_students(second_saw):
