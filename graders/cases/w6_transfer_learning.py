@@ -129,6 +129,27 @@ def _run_transfer_structure(case: tuple, transfer_model: Any, data_augmenter: An
     return describe_model(transfer_model(shape, data_augmenter(), weights=None))
 
 
+def _metric_names(model: Any) -> list[str]:
+    """The compiled metrics, normalised: ``"BinaryAccuracy(threshold=0)"`` for a metric
+    object (its name left out), the string itself for a metric given by name."""
+    try:
+        metrics = (model.get_compile_config() or {}).get("metrics") or []
+    except Exception:  # noqa: BLE001 - not compiled, or not a Keras model
+        return []
+    out: list[str] = []
+    for metric in metrics if isinstance(metrics, list) else [metrics]:
+        if isinstance(metric, str):
+            out.append(metric)
+        elif isinstance(metric, dict):
+            config = metric.get("config") if isinstance(metric.get("config"), dict) else {}
+            name = str(metric.get("class_name", "?"))
+            threshold = config.get("threshold")
+            out.append(f"{name}(threshold={float(threshold):g})" if threshold is not None else name)
+        else:
+            out.append(type(metric).__name__)
+    return out
+
+
 def _fine_tune_record(model: Any, base: Any) -> dict[str, Any]:
     optimizer, loss = getattr(model, "optimizer", None), getattr(model, "loss", None)
     rate = getattr(optimizer, "learning_rate", None)
@@ -140,6 +161,7 @@ def _fine_tune_record(model: Any, base: Any) -> dict[str, Any]:
         "learning_rate": float(np.asarray(rate)) if rate is not None else None,
         "loss": loss if isinstance(loss, str) else type(loss).__name__,
         "from_logits": bool(getattr(loss, "from_logits", False)),
+        "metrics": _metric_names(model),
     }
 
 
@@ -245,7 +267,8 @@ register(
         hint="Set base_model.trainable = True, then trainable = False for every layer in "
         "base_model.layers[:fine_tune_at]; recompile the model with "
         "Adam(learning_rate=learning_rate), BinaryCrossentropy(from_logits=True) and "
-        "BinaryAccuracy(threshold=0.0); return the model.",
+        "BinaryAccuracy(threshold=0.0) (the model outputs logits: 'accuracy' would measure "
+        "at 0.5, not at logit 0); return the model.",
     ),
     Check(
         name="transfer_model_accuracy",

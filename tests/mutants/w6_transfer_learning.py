@@ -354,9 +354,24 @@ def fine_tune_no_recompile(model, base_model, fine_tune_at, learning_rate):
     return _fine_tune(model, base_model, fine_tune_at, learning_rate, recompile=False)
 
 
-@variant("fine_tune", "enumerate loop, Adam(learning_rate) positional, metrics=['accuracy']")
-def fine_tune_enumerate(model, base_model, fine_tune_at, learning_rate):
+@mutant("fine_tune", "metrics=['accuracy'] on logits (measured at 0.5, not at logit 0)")
+def fine_tune_accuracy_on_logits(model, base_model, fine_tune_at, learning_rate):
     from keras import losses, optimizers
+
+    base_model.trainable = True
+    for layer in base_model.layers[:fine_tune_at]:
+        layer.trainable = False
+    model.compile(
+        optimizers.Adam(learning_rate),
+        loss=losses.BinaryCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+@variant("fine_tune", "enumerate loop, Adam(learning_rate) positional, a named metric")
+def fine_tune_enumerate(model, base_model, fine_tune_at, learning_rate):
+    from keras import losses, metrics, optimizers
 
     base_model.trainable = True
     for i, layer in enumerate(base_model.layers):
@@ -364,7 +379,7 @@ def fine_tune_enumerate(model, base_model, fine_tune_at, learning_rate):
     model.compile(
         optimizers.Adam(learning_rate),
         loss=losses.BinaryCrossentropy(from_logits=True),
-        metrics=["accuracy"],
+        metrics=[metrics.BinaryAccuracy(name="accuracy", threshold=0)],
     )
     return model
 
@@ -398,5 +413,6 @@ IMPLEMENTATIONS: list[Impl] = [
     fine_tune_probabilities,
     fine_tune_sgd,
     fine_tune_no_recompile,
+    fine_tune_accuracy_on_logits,
     fine_tune_enumerate,
 ]
