@@ -37,6 +37,7 @@ from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.preprocessors.execute import UnresponsiveKernelError
 from nbgrader.utils import is_grade, is_solution
+from sqlalchemy.exc import SQLAlchemyError
 from traitlets import Float, Integer, Unicode
 
 from graders.judge import CellVerdict, judge_cell, nesting_exceeds, rewrite_outputs
@@ -243,6 +244,8 @@ class TolerantNotebookExporter(NotebookExporter):
             # what breaks them fails this submission only.
             try:
                 return self._convert(nb, filename, resources, **kw)
+            except (OSError, SQLAlchemyError):
+                raise  # the grader's own files or gradebook: not the submission's fault
             except Exception as exc:  # noqa: BLE001 - as an unreadable file
                 reason = f"its cells could not be prepared for grading ({_reason(exc)})"
                 resources = copy.deepcopy(original)

@@ -10,12 +10,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbconvert.preprocessors import Preprocessor
+from nbgrader.api import Gradebook
+from traitlets.config import Configurable
 
 from graders.cases import get_check
 from graders.encoding import RECORD_MIME, EncodingError, check_bounds, decode
 from graders.judge import judge_cell, judge_record, load_reference, nesting_exceeds
 from graders.models import canonical_order, graph_structure_problems, structure_problems
-from graders.nbgrader_plugins import JudgeHiddenTests, notebook_shape_problem, read_submission
+from graders.nbgrader_plugins import (
+    JudgeHiddenTests,
+    TolerantNotebookExporter,
+    notebook_shape_problem,
+    read_submission,
+)
 from graders.probe import collect
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
@@ -355,3 +363,60 @@ def test_a_notebook_with_a_byte_order_mark_and_windows_line_endings_is_read(tmp_
     path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     nb = read_submission(str(path))
     assert nb.cells[0].source == "x = 1"
+
+
+# ---------------------------------------------------------------- the exporter's stand-in
+
+
+class _Converter(Configurable):
+    """What the exporter reads of nbgrader's autograde converter: which pass is running."""
+
+    _sanitizing = True
+
+
+class _Breaks(Preprocessor):
+    """A sanitizing step that fails, with the error ``error``, on the student's notebook (as
+    nbgrader's do on shapes no check foresaw), and not on the stand-in."""
+
+    error: type[Exception] = TypeError
+
+    def preprocess(self, nb, resources):
+        if any(c.metadata.get("nbgrader", {}).get("grade_id") == "x" for c in nb.cells):
+            raise self.error("unhashable type: 'list'")
+        return nb, resources
+
+
+def _gradebook(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        gb.add_assignment("a1")
+        gb.add_notebook("nb", "a1")
+        gb.add_grade_cell("t1", "nb", "a1", max_score=2, cell_type="code")
+        gb.add_source_cell(
+            "t1", "nb", "a1", cell_type="code", locked=True, source="probe('x', f)", checksum="c"
+        )
+    return url
+
+
+def _export(tmp_path: Path, error: type[Exception]) -> dict:
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(_valid_notebook()), encoding="utf-8")
+    exporter = TolerantNotebookExporter(parent=_Converter())
+    _Breaks.error = error
+    exporter.register_preprocessor(_Breaks(), enabled=True)
+    info = {"db_url": _gradebook(tmp_path), "assignment": "a1", "notebook": "nb"}
+    output, _ = exporter.from_filename(str(path), resources={"nbgrader": info})
+    return json.loads(output)
+
+
+def test_a_submission_that_breaks_a_sanitizing_step_is_graded_as_a_stand_in(tmp_path):
+    nb = _export(tmp_path, TypeError)
+    note = "".join(nb["cells"][0]["source"])
+    assert "could not be read as a Jupyter notebook" in note
+    assert "its cells could not be prepared for grading (TypeError: unhashable type" in note
+    assert [c["metadata"]["nbgrader"]["grade_id"] for c in nb["cells"][1:]] == ["t1"]
+
+
+def test_a_failure_of_the_graders_own_files_is_not_blamed_on_the_submission(tmp_path):
+    with pytest.raises(OSError):
+        _export(tmp_path, OSError)
