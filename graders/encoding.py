@@ -100,42 +100,44 @@ def check_bounds(
     """Refuse JSON-like ``data`` that is too large to work on, before any work is done on it.
 
     Walks ``data`` iteratively (no recursion, so any depth is safe) and stops at the first
-    bound passed: containers nested more than ``max_depth`` levels below the top, more than
+    bound passed: values nested more than ``max_depth`` levels below the top (as
+    :func:`decode` allows), more than
     ``max_items`` values in all, a string (or dict key) longer than ``max_string`` characters
     (an array's ``__ndarray__`` data excepted: its length is checked against its shape), or a
     value that is not JSON data. The cost is linear in the part of ``data`` walked, and at most
     ``max_items`` steps. Raises EncodingError.
     """
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    seen = 0
+    _check_leaf(data, max_string)
+    stack: list[tuple[Any, int]] = [(data, 0)] if isinstance(data, (list, dict)) else []
+    seen = 1
     while stack:
         value, depth = stack.pop()
-        seen += 1
+        if depth >= max_depth:
+            raise EncodingError("record is nested too deeply")
+        seen += len(value)
         if seen > max_items:
             raise EncodingError(f"record holds more than {max_items} values")
-        if value is None or isinstance(value, (bool, int, float)):
-            continue
-        if isinstance(value, str):
-            if len(value) > max_string:
-                raise EncodingError(f"record holds a string of {len(value)} characters, too long")
-            continue
-        if depth >= max_depth and isinstance(value, (list, dict)):
-            raise EncodingError("record is nested too deeply")
-        if isinstance(value, list):
-            if len(value) > max_items:
-                raise EncodingError(f"record holds a list of {len(value)} items, too many")
-            stack.extend((v, depth + 1) for v in value)
-        elif isinstance(value, dict):
-            if len(value) > max_items:
-                raise EncodingError(f"record holds a dict of {len(value)} keys, too many")
-            for key, item in value.items():
+        children = value
+        if isinstance(value, dict):
+            for key in value:
                 if not isinstance(key, str) or len(key) > max_string:
                     raise EncodingError("record holds a dict key that is not a short string")
-                if key == "__ndarray__" and isinstance(item, str):
-                    continue
-                stack.append((item, depth + 1))
-        else:
-            raise EncodingError(f"unexpected {type(value).__name__} in record")
+            children = [v for k, v in value.items() if k != "__ndarray__" or not isinstance(v, str)]
+        for child in children:
+            if isinstance(child, (list, dict)):
+                stack.append((child, depth + 1))
+            else:
+                _check_leaf(child, max_string)
+
+
+def _check_leaf(value: Any, max_string: int) -> None:
+    """Refuse a value that is neither a container nor JSON's scalars, or a string too long."""
+    if value is None or isinstance(value, (bool, int, float, list, dict)):
+        return
+    if not isinstance(value, str):
+        raise EncodingError(f"unexpected {type(value).__name__} in record")
+    if len(value) > max_string:
+        raise EncodingError(f"record holds a string of {len(value)} characters, too long")
 
 
 def decode(data: Any, _depth: int = 0) -> Any:
