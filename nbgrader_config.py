@@ -73,6 +73,7 @@ c.Sandbox.disk_mb = 512  # size of each writable folder (working folder, /tmp)
 c.RobustExecute.timeout = 120  # seconds per cell
 c.RobustExecute.notebook_timeout = 900  # seconds per notebook
 c.RobustExecute.max_output_bytes = 16 * 1024 * 1024  # output kept per cell
+c.JudgeHiddenTests.timeout = 300  # seconds the trusted judge may spend per notebook
 
 # Feedback (`nbgrader generate_feedback`, `dlgrade feedback`): hidden tests are removed, and a
 # failed hidden check shows "values" (its property, hint and the values of the student's own

@@ -51,7 +51,10 @@ def _first_line(source: str) -> str:
 
 
 def _nbgrader_meta(cell: NotebookNode) -> Any:
-    return cell.get("metadata", {}).get("nbgrader")
+    """A cell's grading metadata: None when it has none, an empty dict when it is not an object."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return meta if isinstance(meta, dict) or meta is None else {}
 
 
 class RepairGradingMetadata(NbGraderPreprocessor):
@@ -85,7 +88,7 @@ class RepairGradingMetadata(NbGraderPreprocessor):
             if meta is None:
                 continue
             grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
-            if grade_id not in known:
+            if not isinstance(grade_id, str) or grade_id not in known:
                 if isinstance(meta, dict) and (
                     meta.get("grade") or meta.get("solution") or meta.get("locked") or grade_id
                 ):

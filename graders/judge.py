@@ -6,6 +6,11 @@ gradebook by nbgrader, so the student cannot change it), regenerates each check'
 runs the reference from ``solutions/<assignment>.py`` and compares with the record the
 kernel emitted in that cell. The cell's outputs are then rewritten by the trusted side, so
 nothing the kernel printed, raised or displayed can turn a failing cell into a passing one.
+
+The judge fails closed in bounded time: a record is bounded (nesting, items, string lengths,
+array shapes) before any work is done on it, every step of judging one check runs inside the
+failure handling, so a hostile record fails its own check and nothing else, and a deadline
+(``deadline``, a :func:`time.monotonic` value) fails the checks not reached in time.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -20,10 +26,49 @@ from typing import Any
 
 from graders.cases import Check, assignment_of, get_check
 from graders.compare import compare
-from graders.encoding import RECORD_MIME, EncodingError, decode
+from graders.encoding import RECORD_MIME, EncodingError, check_bounds, decode
 
 PROBE_FUNCTION = "probe"
 MAX_PROBLEMS_SHOWN = 4
+#: Levels of nesting of a record around a case's value: record, ``cases``, case, ``out``.
+_RECORD_LEVELS = 3
+#: Characters of a record sent as JSON text (a record is bounded by the output limit too).
+MAX_RECORD_TEXT = 64 * 1024 * 1024
+#: What a check not reached before the deadline is told.
+TIME_RAN_OUT = (
+    "the grader's time for this notebook ran out before this check was judged "
+    "(an unusually large or slow result); it fails"
+)
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether JSON-like ``value`` (dicts and lists) nests more than ``limit`` levels deep.
+
+    Iterative (safe at any depth) and linear in the size of ``value``; strings and numbers
+    are not looked into.
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _expired(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _failure(exc: BaseException) -> str:
+    """An exception in a few words, for a message (its text cut to 200 characters)."""
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 @dataclass
@@ -129,68 +174,119 @@ def probe_calls(source: str) -> list[str]:
     return [name for _, _, name in sorted(names)]
 
 
-def judge_record(check: Check, record: Any, module: ModuleType) -> CheckResult:
-    """Compare one kernel record (raw JSON data) with the reference on the trusted side."""
+def judge_record(
+    check: Check, record: Any, module: ModuleType, deadline: float | None = None
+) -> CheckResult:
+    """Compare one kernel record (raw JSON data) with the reference on the trusted side.
+
+    Never raises for anything in ``record``: a record that is malformed, too large or that
+    makes a comparison fail fails the check with a message. Cases not reached before
+    ``deadline`` (a :func:`time.monotonic` value) fail the check too.
+    """
     result = CheckResult(check.name, passed=False, hint=check.hint)
+    try:
+        _judge_record(check, record, module, deadline, result)
+    except Exception as exc:  # noqa: BLE001 - a hostile record fails its check, nothing more
+        result.problems.append(f"the recorded result could not be judged ({_failure(exc)})")
+    result.passed = not result.problems
+    return result
+
+
+def _judge_record(
+    check: Check,
+    record: Any,
+    module: ModuleType,
+    deadline: float | None,
+    result: CheckResult,
+) -> None:
+    if isinstance(record, EncodingError):
+        result.problems.append(f"the recorded result was refused: {record}")
+        return
+    try:
+        check_bounds(record, max_depth=_RECORD_LEVELS + 8)
+    except EncodingError as exc:
+        result.problems.append(f"the recorded result was refused: {exc}")
+        return
     cases = check.cases()
     if not isinstance(record, dict) or record.get("check") != check.name:
         result.problems.append("the recorded result is malformed")
-        return result
+        return
     entries = record.get("cases")
     if not isinstance(entries, list) or len(entries) != len(cases):
         result.problems.append(f"expected results for {len(cases)} cases in the record")
-        return result
+        return
+    if _expired(deadline):
+        result.problems.append(TIME_RAN_OUT)
+        return
     expected_all = reference_outputs(check, module) if check.compare_values else [None] * len(cases)
     for i, (case, entry, expected) in enumerate(zip(cases, entries, expected_all, strict=True)):
+        if _expired(deadline):
+            result.problems.append(f"case {i}: {TIME_RAN_OUT}")
+            break
         if not isinstance(entry, dict) or not entry.get("ok"):
             error = entry.get("error") if isinstance(entry, dict) else None
             result.problems.append(f"case {i}: raised {str(error)[:300] or 'an error'}")
             continue
         try:
             got = decode(entry.get("out"))
-        except EncodingError as exc:
-            result.problems.append(f"case {i}: unreadable result ({exc})")
+        except Exception as exc:  # noqa: BLE001 - EncodingError, or anything a record provokes
+            reason = exc if isinstance(exc, EncodingError) else _failure(exc)
+            result.problems.append(f"case {i}: unreadable result ({reason})")
             continue
         if check.comparator is not None:
             try:
                 result.problems += [f"case {i}: {p}" for p in check.comparator(got, expected)]
             except Exception as exc:  # noqa: BLE001 - a malformed student value must fail
-                result.problems.append(
-                    f"case {i}: result could not be compared ({type(exc).__name__}: {exc})"
-                )
+                result.problems.append(f"case {i}: result could not be compared ({_failure(exc)})")
         elif check.compare_values:
-            result.problems += compare(
-                got, expected, rtol=check.rtol, atol=check.atol, path=f"case {i}"
-            )
+            try:
+                result.problems += compare(
+                    got, expected, rtol=check.rtol, atol=check.atol, path=f"case {i}"
+                )
+            except Exception as exc:  # noqa: BLE001 - a malformed student value must fail
+                result.problems.append(f"case {i}: result could not be compared ({_failure(exc)})")
         if check.verify is not None:
             try:
                 result.problems += [
                     f"case {i}: {p}" for p in check.verify(got, expected, case, module)
                 ]
             except Exception as exc:  # noqa: BLE001 - a bad student value must fail, not crash
-                result.problems.append(
-                    f"case {i}: result could not be verified ({type(exc).__name__}: {exc})"
-                )
-    result.passed = not result.problems
-    return result
+                result.problems.append(f"case {i}: result could not be verified ({_failure(exc)})")
 
 
 def find_records(outputs: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Records in a cell's display outputs, grouped by the check name they claim."""
+    """Records in a cell's display outputs, grouped by the check name they claim.
+
+    A record is bounded (:func:`graders.encoding.check_bounds`) before it is read: one that
+    is too large, nested too deeply or unreadable JSON text is kept as an EncodingError,
+    under the name it claims when it can be read, so that its check fails with the reason.
+    """
     found: dict[str, list[Any]] = {}
     for out in outputs:
+        if not isinstance(out, dict) or not isinstance(out.get("data"), dict):
+            continue
+        bundle = out["data"]
         if out.get("output_type") != "display_data":
             continue
-        data = out.get("data", {}).get(RECORD_MIME)
+        data = bundle.get(RECORD_MIME)
         if data is None:
             continue
-        if isinstance(data, str):  # some writers store JSON MIME data as text
-            try:
-                data = json.loads(data)
-            except ValueError:
-                continue
-        name = data.get("check") if isinstance(data, dict) else None
-        found.setdefault(str(name), []).append(data)
+        name: Any = None
+        try:
+            if isinstance(data, str):  # some writers store JSON MIME data as text
+                if len(data) > MAX_RECORD_TEXT:
+                    raise EncodingError(f"a record of {len(data)} characters is too large")
+                try:
+                    data = json.loads(data)
+                except (ValueError, RecursionError) as exc:
+                    raise EncodingError(f"unreadable record ({_failure(exc)})") from None
+            if isinstance(data, dict):
+                name = data.get("check")
+            check_bounds(data, max_depth=_RECORD_LEVELS + 8)
+        except EncodingError as exc:
+            data = exc
+        key = name if isinstance(name, str) and len(name) <= 200 else str(None)
+        found.setdefault(key, []).append(data)
     return found
 
 
@@ -201,17 +297,40 @@ def judge_cell(
     assignment: str,
     solutions_dir: Path,
     context_problems: list[str] | None = None,
+    deadline: float | None = None,
 ) -> CellVerdict:
     """Decide one graded test cell.
 
     ``outputs`` are the kernel's outputs for the cell; ``context_problems`` are
-    notebook-level problems (unreadable file, dead kernel) that explain missing records.
+    notebook-level problems (unreadable file, dead kernel) that explain missing records;
+    checks not reached before ``deadline`` (a :func:`time.monotonic` value) fail. Never
+    raises for anything in ``outputs``: the cell fails with a message instead.
     """
     verdict = CellVerdict(grade_id, results=[])
+    try:
+        _judge_cell(verdict, source, outputs, assignment, solutions_dir, deadline)
+    except Exception as exc:  # noqa: BLE001 - whatever the outputs hold, the cell fails
+        verdict.problems.append(f"The grader could not judge this cell ({_failure(exc)}).")
+    if context_problems and not verdict.passed:
+        verdict.problems = list(context_problems) + verdict.problems
+    return verdict
+
+
+def _judge_cell(
+    verdict: CellVerdict,
+    source: str,
+    outputs: list[dict[str, Any]],
+    assignment: str,
+    solutions_dir: Path,
+    deadline: float | None,
+) -> None:
+    grade_id = verdict.grade_id
+    outputs = [o for o in outputs if isinstance(o, dict)]
     errors = [o for o in outputs if o.get("output_type") == "error"]
     if errors:
         first = errors[0]
-        ename, evalue = first.get("ename", "an error"), str(first.get("evalue", ""))[:300]
+        ename = str(first.get("ename", "an error"))[:100]
+        evalue = str(first.get("evalue", ""))[:300]
         if evalue:
             verdict.problems.append(f"The cell raised {ename}: {evalue}")
         elif ename == "NotImplementedError":
@@ -225,20 +344,25 @@ def judge_cell(
         names = probe_calls(source)
     except ValueError as exc:
         verdict.problems.append(str(exc))
-        return verdict
+        return
     if not names:
         verdict.problems.append(
             f"Graded cell '{grade_id}' has no hidden check, so it cannot be judged "
             "(an instructor's error: every graded test cell must call probe)."
         )
-        return verdict
+        return
     records = find_records(outputs)
+    # Records refused before their check's name could be read.
+    unreadable = [r for r in records.get(str(None), []) if isinstance(r, EncodingError)]
     try:
         module = load_reference(assignment, solutions_dir)
     except Exception as exc:  # noqa: BLE001
         verdict.problems.append(f"The reference solutions could not be loaded: {exc}")
-        return verdict
+        return
     for name in names:
+        if _expired(deadline):
+            verdict.results.append(CheckResult(name, False, [TIME_RAN_OUT]))
+            continue
         try:
             check = get_check(name)
             owner = assignment_of(name)
@@ -249,16 +373,16 @@ def judge_cell(
             verdict.results.append(CheckResult(name, False, [f"check belongs to {owner}"]))
             continue
         found = records.get(name, [])
-        if not found:
+        if not found and unreadable:
+            reason = f"no readable result was recorded (a record was refused: {unreadable[0]})"
+            verdict.results.append(CheckResult(name, False, [reason], check.hint))
+        elif not found:
             reason = "no result was recorded (the cell stopped before the check ran)"
             verdict.results.append(CheckResult(name, False, [reason], check.hint))
         elif len(found) > 1 or names.count(name) > 1:
             verdict.results.append(CheckResult(name, False, ["more than one result was recorded"]))
         else:
-            verdict.results.append(judge_record(check, found[0], module))
-    if context_problems and not verdict.passed:
-        verdict.problems = list(context_problems) + verdict.problems
-    return verdict
+            verdict.results.append(judge_record(check, found[0], module, deadline))
 
 
 def rewrite_outputs(outputs: list[dict[str, Any]], verdict: CellVerdict) -> list[dict[str, Any]]:
@@ -272,14 +396,17 @@ def rewrite_outputs(outputs: list[dict[str, Any]], verdict: CellVerdict) -> list
     kept = []
     stderr_lines = 0
     for out in outputs:
+        if not isinstance(out, dict):
+            continue
         kind = out.get("output_type")
         if kind == "stream" and out.get("name") == "stderr":
             text = out.get("text", "")
-            stderr_lines += len(("".join(text) if isinstance(text, list) else text).splitlines())
+            text = "".join(map(str, text)) if isinstance(text, list) else str(text)
+            stderr_lines += len(text.splitlines())
         elif kind == "stream" and out.get("name") == "stdout":
             kept.append(out)
-        elif kind == "display_data":
-            data = {k: v for k, v in out.get("data", {}).items() if k != RECORD_MIME}
+        elif kind == "display_data" and isinstance(out.get("data"), dict):
+            data = {k: v for k, v in out["data"].items() if k != RECORD_MIME}
             if data:
                 kept.append({**out, "data": data})
         elif kind == "error":

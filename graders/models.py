@@ -32,6 +32,7 @@ Keras is never imported here: the functions only read attributes of the objects 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import math
 import numbers
@@ -283,12 +284,32 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+#: Student rows aligned with the expected ones to name the differences: at most this many
+#: times the expected rows (plus a margin); a longer model is reported by its length alone,
+#: so the alignment's cost (rows times expected rows) stays bounded by the reference's size.
+_ALIGN_FACTOR = 4
+_ALIGN_MARGIN = 64
+#: Layer classes named in a summary, and characters of a value quoted in a message.
+_SUMMARY_ROWS = 40
+_QUOTE = 200
+
+
+def _quote(value: Any) -> str:
+    """``repr(value)``, cut to :data:`_QUOTE` characters (a student's value may be long)."""
+    text = repr(value)
+    return text if len(text) <= _QUOTE else text[: _QUOTE - 3] + "..."
+
+
 def _row_name(i: int, row: dict[str, Any]) -> str:
-    return f"layer {i} ({row.get('class', '?')})"
+    return f"layer {i} ({str(row.get('class', '?'))[:_QUOTE]})"
 
 
 def _summary(rows: Sequence[dict[str, Any]]) -> str:
-    return ", ".join(str(r.get("class")) for r in rows)
+    """The rows' classes, the first :data:`_SUMMARY_ROWS` of them."""
+    names = [str(r.get("class"))[:_QUOTE] for r in rows[:_SUMMARY_ROWS]]
+    if len(rows) > _SUMMARY_ROWS:
+        names.append(f"... ({len(rows)} layers in all)")
+    return ", ".join(names)
 
 
 def structure_problems(got: Any, expected: dict[str, Any]) -> list[str]:
@@ -304,11 +325,17 @@ def structure_problems(got: Any, expected: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     if "inputs" in expected and got.get("inputs") != expected["inputs"]:
         problems.append(
-            f"the model's input shape is {got.get('inputs')}, expected {expected['inputs']}"
+            f"the model's input shape is {_quote(got.get('inputs'))}, expected {expected['inputs']}"
         )
     g_rows, e_rows = got["layers"], expected["layers"]
     g_classes = [str(r.get("class")) for r in g_rows]
     e_classes = [str(r.get("class")) for r in e_rows]
+    if g_classes != e_classes and len(g_rows) > _ALIGN_FACTOR * len(e_rows) + _ALIGN_MARGIN:
+        problems.append(
+            f"the model has {len(g_rows)} layers, far more than the {len(e_rows)} expected; "
+            f"your layers: {_summary(g_rows)}; expected: {_summary(e_rows)}"
+        )
+        return problems
     if g_classes != e_classes:
         matcher = SequenceMatcher(a=e_classes, b=g_classes, autojunk=False)
         for tag, e0, e1, g0, g1 in matcher.get_opcodes():
@@ -333,13 +360,15 @@ def structure_problems(got: Any, expected: dict[str, Any]) -> list[str]:
         for key, want in e.items():
             have = g.get(key, "<missing>")
             if not _same(have, want):
-                problems.append(f"{_row_name(i, e)}: {key} is {have!r}, expected {want!r}")
+                problems.append(
+                    f"{_row_name(i, e)}: {key} is {_quote(have)}, expected {_quote(want)}"
+                )
     return problems
 
 
 # ---------------------------------------------------------------------------- graphs
 
-#: Graphs larger than this are compared as they come (the ordering is quadratic in the rows).
+#: Graphs larger than this are compared as they come.
 _MAX_ROWS = 1000
 #: Layer classes whose inputs may come in any order.
 _COMMUTATIVE = ("Add", "Multiply", "Maximum", "Minimum", "Average")
@@ -383,17 +412,19 @@ def canonical_order(rows: list[dict[str, Any]]) -> list[int] | None:
     down = [""] * n
     for i in reversed(range(n)):
         down[i] = _digest([local[i], sorted(down[r] for r in readers[i])])
-    placed: set[int] = set()
+    # Kahn's algorithm: a row is ready when all the rows it reads are placed; of the ready
+    # rows the smallest signature comes next. Linear in rows and connections (times log n).
+    waiting = [sum(1 for j in inputs if j != MODEL_INPUT) for inputs in sources]
+    ready = [(up[i], down[i], i) for i in range(n) if not waiting[i]]
+    heapq.heapify(ready)
     order: list[int] = []
-    while len(order) < n:
-        ready = [
-            i
-            for i in range(n)
-            if i not in placed and all(j == MODEL_INPUT or j in placed for j in sources[i])
-        ]
-        nxt = min(ready, key=lambda i: (up[i], down[i], i))
-        placed.add(nxt)
+    while ready:
+        _, _, nxt = heapq.heappop(ready)
         order.append(nxt)
+        for r in readers[nxt]:
+            waiting[r] -= 1
+            if not waiting[r]:
+                heapq.heappush(ready, (up[r], down[r], r))
     return order
 
 

@@ -3,15 +3,18 @@
 Registered in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them:
 
 - :class:`TolerantNotebookExporter` reads a submission that is not a valid notebook (not
-  JSON, not a notebook, unreadable bytes) as a stand-in notebook holding only the graded
-  test cells and a note, so every graded cell fails with a clear message and the rest of
-  the class is graded. The submitted file itself is never changed.
+  JSON, not a notebook, unreadable bytes, JSON whose cells or metadata have the wrong shape,
+  or a notebook that nbgrader's own sanitizing steps cannot process) as a stand-in notebook
+  holding only the graded test cells and a note, so every graded cell fails with a clear
+  message and the rest of the class is graded. The submitted file itself is never changed.
 - :class:`RobustExecute` runs the notebook like nbgrader's ``Execute``, with the kernel in
   the sandbox (:mod:`graders.sandbox`) and limits on time per cell, time per notebook and
   output per cell; a kernel that dies or hangs fails the cells that did not run instead of
   aborting the whole submission.
 - :class:`JudgeHiddenTests` decides every graded test cell on the trusted side
-  (:mod:`graders.judge`) and rewrites its outputs before ``SaveAutoGrades`` reads them.
+  (:mod:`graders.judge`) and rewrites its outputs before ``SaveAutoGrades`` reads them,
+  within a time limit per notebook (``c.JudgeHiddenTests.timeout``); whatever a cell's
+  outputs hold, it gets a verdict with a message.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.preprocessors.execute import UnresponsiveKernelError
 from nbgrader.utils import is_grade, is_solution
-from traitlets import Integer, Unicode
+from sqlalchemy.exc import SQLAlchemyError
+from traitlets import Float, Integer, Unicode
 
-from graders.judge import judge_cell, rewrite_outputs
+from graders.judge import CellVerdict, judge_cell, nesting_exceeds, rewrite_outputs
 from graders.sandbox import Sandbox, SandboxedKernelManager
 
 #: Seconds between interrupts of a cell over its time that does not stop.
@@ -44,6 +48,11 @@ INTERRUPT_EVERY = 0.5
 
 #: Key under ``resources`` and notebook metadata where notebook-level problems are kept.
 META_KEY = "dlgrade"
+#: Levels of nesting a submitted notebook, or one output of a cell, may have (widget state
+#: and rich outputs need a few dozen; deeper structures break JSON readers and writers).
+MAX_NESTING = 100
+_CELL_TYPES = ("code", "markdown", "raw")
+_NBGRADER_FLAGS = ("grade", "solution", "locked", "task")
 
 
 def _add_problem(resources: dict[str, Any], text: str) -> None:
@@ -94,28 +103,160 @@ def stand_in_notebook(db_url: str, assignment: str, notebook: str, reason: str) 
     return nb
 
 
+def _is_text(value: Any) -> bool:
+    """A cell source or output text: a string, or a list of strings."""
+    return isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    )
+
+
+def _cell_shape_problem(cell: Any) -> str | None:
+    """What is wrong with the shape of one cell, or None (see :func:`notebook_shape_problem`)."""
+    if not isinstance(cell, dict):
+        return f"it is a {type(cell).__name__}, not a cell"
+    if cell.get("cell_type") not in _CELL_TYPES:
+        return f"its cell_type is {str(cell.get('cell_type'))[:40]!r}"
+    if not _is_text(cell.get("source", "")):
+        return "its source is neither text nor a list of lines"
+    if "id" in cell and not isinstance(cell["id"], str):
+        return "its id is not a string"
+    meta = cell.get("metadata", {})
+    if not isinstance(meta, dict):
+        return "its metadata is not an object"
+    if "tags" in meta and not (
+        isinstance(meta["tags"], list) and all(isinstance(t, str) for t in meta["tags"])
+    ):
+        return "its tags are not a list of strings"
+    grading = meta.get("nbgrader", {})
+    if not isinstance(grading, dict):
+        return "its grading metadata (nbgrader) is not an object"
+    if "grade_id" in grading and not isinstance(grading["grade_id"], str):
+        return "its grade id is not a string"
+    if any(k in grading and not isinstance(grading[k], bool) for k in _NBGRADER_FLAGS):
+        return "its grading flags (grade, solution, locked, task) are not true or false"
+    points = grading.get("points", 0)
+    if isinstance(points, bool) or not isinstance(points, (int, float, str)):
+        return "its points are not a number"
+    if any(k in grading and not isinstance(grading[k], str) for k in ("checksum", "cell_type")):
+        return "its grading metadata has a checksum or cell type that is not a string"
+    if "attachments" in cell and not isinstance(cell["attachments"], dict):
+        return "its attachments are not an object"
+    if cell["cell_type"] == "code":
+        count = cell.get("execution_count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            return "its execution count is not a number"
+        outputs = cell.get("outputs", [])
+        if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+            return "its outputs are not a list of outputs"
+    return None
+
+
+def notebook_shape_problem(nb: Any) -> str | None:
+    """What keeps ``nb`` (a notebook read as nbformat 4) from being graded, or None.
+
+    Checks, before any grading step reads it, the shapes that nbgrader's sanitizing steps,
+    :class:`graders.intake.RepairGradingMetadata` and the judge rely on: the notebook, its
+    metadata and every cell are objects; ``cells`` is a list; a cell's type is code, markdown
+    or raw, its source text, its metadata an object whose grading metadata (``nbgrader``), when
+    present, is an object with a string grade id, true-or-false flags and numeric points; a
+    code cell's outputs are a list of objects; nothing is nested deeper than
+    :data:`MAX_NESTING` levels. The cost is linear in the notebook's size.
+    """
+    if not isinstance(nb, dict):
+        return f"it is a {type(nb).__name__}, not a notebook"
+    if nesting_exceeds(nb, MAX_NESTING):
+        return f"it is nested more than {MAX_NESTING} levels deep"
+    minor = nb.get("nbformat_minor", 0)
+    if nb.get("nbformat") != 4 or isinstance(minor, bool) or not isinstance(minor, int):
+        return "its nbformat version is not 4.x"
+    metadata = nb.get("metadata", {})
+    if not isinstance(metadata, dict):
+        return "its metadata is not an object"
+    for key in ("kernelspec", "language_info"):
+        if key in metadata and not isinstance(metadata[key], dict):
+            return f"its {key} metadata is not an object"
+    cells = nb.get("cells")
+    if not isinstance(cells, list):
+        return "it has no list of cells"
+    for i, cell in enumerate(cells):
+        problem = _cell_shape_problem(cell)
+        if problem is not None:
+            return f"cell {i} is malformed: {problem}"
+    return None
+
+
+def read_submission(filename: str) -> NotebookNode:
+    """A submitted notebook, read as nbformat 4; raises ValueError (or the reader's error)
+    for anything that is not a notebook that can be graded.
+
+    A UTF-8 byte order mark (written by some editors on Windows) is accepted.
+    """
+    if os.path.islink(filename):
+        raise ValueError("the notebook is a symbolic link to another file on the grader's machine")
+    with open(filename, encoding="utf-8-sig") as f:
+        text = f.read()
+    try:
+        raw = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"it is nested more than {MAX_NESTING} levels deep") from None
+    # Checked as written first (nbformat's own reading fails on some shapes with errors
+    # that do not say what is wrong), then as read.
+    if isinstance(raw, dict) and raw.get("nbformat") == 4:
+        problem = notebook_shape_problem(raw)
+        if problem is not None:
+            raise ValueError(f"it is not a valid notebook: {problem}")
+    nb = nbformat.reads(text, as_version=4)
+    problem = notebook_shape_problem(nb)
+    if problem is not None:
+        raise ValueError(f"it is not a valid notebook: {problem}")
+    return nb
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's type and first line, for the note of a stand-in notebook."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+
+
 class TolerantNotebookExporter(NotebookExporter):
-    """nbconvert's notebook exporter, but an unreadable submission becomes a stand-in."""
+    """nbconvert's notebook exporter, but an unreadable submission becomes a stand-in.
+
+    A submission is unreadable when it is not a notebook (see :func:`read_submission`) or
+    when nbgrader's sanitizing steps fail on it (a shape no check foresaw): either way, the
+    stand-in (:func:`stand_in_notebook`) is graded in its place, with the reason in its note.
+    """
 
     def from_filename(self, filename: str, resources: dict[str, Any] | None = None, **kw: Any):
         info = (resources or {}).get("nbgrader")
         if info and _format_dest(self.parent, info) is not None:
             self._drop_linked_files(Path(filename).parent, info)
+        original = copy.deepcopy(resources)
+        reason = None
         try:
-            if os.path.islink(filename):
-                raise ValueError(
-                    "the notebook is a symbolic link to another file on the grader's machine"
-                )
-            with open(filename, encoding="utf-8") as f:
-                nb = nbformat.read(f, as_version=4)
-            if not isinstance(nb.get("cells"), list):
-                raise ValueError("it has no list of cells")
+            nb = read_submission(filename)
         except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same treatment
             if not info:
                 raise
-            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+            reason = _reason(exc)
+        if reason is None and info and getattr(self.parent, "_sanitizing", False) is True:
+            # The student's file: only the trusted side writes this project's metadata.
+            nb.metadata.pop(META_KEY, None)
+            # nbgrader's sanitizing steps read the student's cells and metadata as they are;
+            # what breaks them fails this submission only.
+            try:
+                return self._convert(nb, filename, resources, **kw)
+            except (OSError, SQLAlchemyError):
+                raise  # the grader's own files or gradebook: not the submission's fault
+            except Exception as exc:  # noqa: BLE001 - as an unreadable file
+                reason = f"its cells could not be prepared for grading ({_reason(exc)})"
+                resources = copy.deepcopy(original)
+        if reason is not None:
             self.log.warning("Unreadable submission %s (%s); grading a stand-in", filename, reason)
             nb = stand_in_notebook(info["db_url"], info["assignment"], info["notebook"], reason)
+        return self._convert(nb, filename, resources, **kw)
+
+    def _convert(
+        self, nb: NotebookNode, filename: str, resources: dict[str, Any] | None, **kw: Any
+    ):
         # As nbconvert's own from_filename: the kernel runs in the notebook's folder.
         resources = self._init_resources(resources)
         resources["metadata"]["name"] = os.path.splitext(os.path.basename(filename))[0]
@@ -285,24 +426,74 @@ async def _ensure_async(value: Any) -> Any:
     return await value if asyncio.iscoroutine(value) else value
 
 
+def _bounded_outputs(cell: NotebookNode) -> None:
+    """Replace each output of a code cell nested deeper than :data:`MAX_NESTING` levels by a
+    note (JSON readers and writers, and copying, recurse once per level)."""
+    outputs = cell.get("outputs", [])
+    if not isinstance(outputs, list):
+        cell.outputs = []
+        return
+    for i, out in enumerate(outputs):
+        if nesting_exceeds(out, MAX_NESTING):
+            cell.outputs[i] = nbformat.v4.new_output(
+                "stream",
+                name="stdout",
+                text=f"[An output nested more than {MAX_NESTING} levels deep was dropped.]\n",
+            )
+
+
+def _context_problems(nb: NotebookNode, resources: dict[str, Any]) -> list[str]:
+    """Notebook-level problems (unreadable file, dead kernel, time limit) as a list of text."""
+    found: list[str] = []
+    for holder in (nb.metadata.get(META_KEY), resources.get(META_KEY)):
+        problems = holder.get("problems") if isinstance(holder, dict) else None
+        if isinstance(problems, list):
+            found += [p[:300] for p in problems if isinstance(p, str)]
+    return found
+
+
 class JudgeHiddenTests(NbGraderPreprocessor):
-    """Decide every graded test cell from trusted computations; rewrite its outputs."""
+    """Decide every graded test cell from trusted computations; rewrite its outputs.
+
+    Fails closed in bounded time: every cell is judged inside the failure handling (a cell
+    that cannot be judged fails with a message, the next cell is judged), outputs nested too
+    deeply are dropped before anything reads them, and checks not reached within ``timeout``
+    seconds of the notebook's start fail with a message saying the grader's time ran out.
+    """
 
     solutions_dir = Unicode(
         "", help="Folder holding <assignment>.py reference modules (default: <course>/solutions)"
+    ).tag(config=True)
+    timeout = Float(
+        300.0,
+        help="Seconds the trusted side may spend judging one notebook; checks not judged in "
+        "time fail with a message. 0 or less: no limit.",
     ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]):
         assignment = resources["nbgrader"]["assignment"]
         solutions = Path(self.solutions_dir or os.path.join(os.getcwd(), "solutions"))
-        problems = list(nb.metadata.get(META_KEY, {}).get("problems", []))
-        problems += resources.get(META_KEY, {}).get("problems", [])
+        problems = _context_problems(nb, resources)
+        deadline = time.monotonic() + self.timeout if self.timeout > 0 else None
         for cell in nb.cells:
-            if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+            if cell.cell_type != "code":
                 continue
-            grade_id = cell.metadata["nbgrader"].get("grade_id", "?")
-            outputs = [copy.deepcopy(dict(o)) for o in cell.get("outputs", [])]
-            verdict = judge_cell(grade_id, cell.source, outputs, assignment, solutions, problems)
-            cell.outputs = [nbformat.from_dict(o) for o in rewrite_outputs(outputs, verdict)]
+            _bounded_outputs(cell)
+            if not is_grade(cell) or is_solution(cell):
+                continue
+            grade_id = str(cell.metadata["nbgrader"].get("grade_id", "?"))[:200]
+            try:
+                outputs = [copy.deepcopy(dict(o)) for o in cell.get("outputs", [])]
+                verdict = judge_cell(
+                    grade_id, cell.source, outputs, assignment, solutions, problems, deadline
+                )
+                rewritten = rewrite_outputs(outputs, verdict)
+            except Exception as exc:  # noqa: BLE001 - the cell fails, the next one is judged
+                problem = f"The grader could not judge this cell ({type(exc).__name__})."
+                verdict = CellVerdict(grade_id, results=[], problems=[*problems, problem])
+                rewritten = rewrite_outputs([], verdict)
+            cell.outputs = [nbformat.from_dict(o) for o in rewritten]
             self.log.info("%s: %s", grade_id, "passed" if verdict.passed else "failed")
+        if deadline is not None and time.monotonic() >= deadline:
+            self.log.warning("Judging stopped at its time limit of %g s", self.timeout)
         return nb, resources
