@@ -178,3 +178,20 @@ def test_the_training_check_rejects_weights_that_did_not_learn():
         {"losses": np.zeros(3), "kernel": kernel, "bias": bias}, None, case, ref
     )
     assert problems and "went from" in problems[0]
+
+
+def test_the_training_step_check_trains_with_the_loss_it_is_given():
+    # The step calls triplet_loss by name; the check hands it the loss it was given, so a
+    # loss that cannot train (zero everywhere) fails this check even next to the reference step.
+    from tests.mutants import Impl, judge_impl
+
+    def zero_loss(y_true, y_pred, alpha=0.2):
+        import tensorflow as tf
+
+        return tf.reduce_sum(y_pred[0]) * 0.0
+
+    results = judge_impl("w7_triplet_loss", Impl("triplet_loss", "zero", zero_loss))
+    by_name = {r.name: r for r in results}
+    assert not by_name["triplet_train_step_decrease"].passed
+    assert ref.triplet_loss.__module__ == ref.triplet_train_step.__module__
+    assert ref.triplet_train_step.__globals__["triplet_loss"] is ref.triplet_loss  # restored
