@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def identity_block(X: Any, f: int, filters: list[int], initializer: Any = None) -> Any:
+def identity_block(X: Any, f: int, filters: list[int], initializer: Any = "random_uniform") -> Any:
     """The identity block of a ResNet (the shortcut is the input itself).
 
     Main path: Conv2D(F1, 1x1, valid) -> BatchNormalization(axis=3) -> ReLU -> Conv2D(F2,
@@ -20,14 +20,13 @@ def identity_block(X: Any, f: int, filters: list[int], initializer: Any = None) 
         X: tensor of shape ``(m, n_H, n_W, n_C)``; ``n_C`` must equal F3.
         f: size of the middle convolution's window.
         filters: ``[F1, F2, F3]``, the numbers of filters of the three convolutions.
-        initializer: kernel initializer of every Conv2D (default ``random_uniform``).
+        initializer: kernel initializer of every Conv2D, a name or an initializer object
+            (default ``"random_uniform"``: each layer draws its own weights).
     Returns:
         tensor of shape ``(m, n_H, n_W, F3)``.
     """
-    from keras import initializers, layers
+    from keras import layers
 
-    if initializer is None:
-        initializer = initializers.random_uniform
     F1, F2, F3 = filters
     X_shortcut = X
     X = layers.Conv2D(F1, (1, 1), strides=(1, 1), padding="valid", kernel_initializer=initializer)(
@@ -47,7 +46,7 @@ def identity_block(X: Any, f: int, filters: list[int], initializer: Any = None) 
 
 
 def convolutional_block(
-    X: Any, f: int, filters: list[int], s: int = 2, initializer: Any = None
+    X: Any, f: int, filters: list[int], s: int = 2, initializer: Any = "glorot_uniform"
 ) -> Any:
     """The convolutional block of a ResNet (the shortcut has a 1x1 convolution).
 
@@ -62,14 +61,13 @@ def convolutional_block(
         f: size of the middle convolution's window.
         filters: ``[F1, F2, F3]``, the numbers of filters of the three main convolutions.
         s: stride of the first main convolution and of the shortcut's convolution.
-        initializer: kernel initializer of every Conv2D (default ``glorot_uniform``).
+        initializer: kernel initializer of every Conv2D, a name or an initializer object
+            (default ``"glorot_uniform"``).
     Returns:
         tensor of shape ``(m, ceil(n_H / s), ceil(n_W / s), F3)``.
     """
-    from keras import initializers, layers
+    from keras import layers
 
-    if initializer is None:
-        initializer = initializers.glorot_uniform
     F1, F2, F3 = filters
     X_shortcut = X
     X = layers.Conv2D(F1, (1, 1), strides=(s, s), padding="valid", kernel_initializer=initializer)(

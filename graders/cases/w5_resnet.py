@@ -195,6 +195,12 @@ def _trained_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
     return [{"seed": 0}]
 
 
+#: What the value checks pass as ``initializer``, and how it must be used.
+_INITIALIZER_PASSED = (
+    "The check passes an initializer object, keras.initializers.Constant(c), as initializer: "
+    "hand it to every Conv2D as it is, kernel_initializer=initializer, without calling it "
+    "(initializer(seed=0) raises a TypeError on an object)."
+)
 _BLOCK_MAIN_PATH = (
     "main path Conv2D(F1, (1, 1), padding 'valid') -> BatchNormalization(axis=3) -> ReLU -> "
     "Conv2D(F2, (f, f), padding 'same') -> BatchNormalization(axis=3) -> ReLU -> "
@@ -219,8 +225,8 @@ register(
         run=_run_block_values,
         rtol=1e-4,
         atol=1e-5,
-        hint="Pass kernel_initializer=initializer to every Conv2D; batch-normalise over the "
-        "channels (axis=3); add the input X_shortcut to the main path, then apply the ReLU.",
+        hint=f"{_INITIALIZER_PASSED} Batch-normalise over the channels (axis=3); add the input "
+        "X_shortcut to the main path, then apply the ReLU.",
     ),
     Check(
         name="convolutional_block_structure",
@@ -239,8 +245,8 @@ register(
         run=_run_block_values,
         rtol=1e-4,
         atol=1e-5,
-        hint="Pass kernel_initializer=initializer to every Conv2D, the shortcut's included; "
-        "batch-normalise over the channels (axis=3); add the two paths, then apply the ReLU.",
+        hint=f"{_INITIALIZER_PASSED} The shortcut's Conv2D too. Batch-normalise over the "
+        "channels (axis=3); add the two paths, then apply the ReLU.",
     ),
     Check(
         name="resnet_model_structure",

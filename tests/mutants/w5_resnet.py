@@ -105,6 +105,23 @@ def identity_no_final_relu(X, f, filters, initializer=None):
     return layers.Add()([X, X_shortcut])
 
 
+@mutant("identity_block", "initializer(seed=0) called instead of passed on")
+def identity_initializer_called(X, f, filters, initializer="random_uniform"):
+    from keras import layers
+
+    F1, F2, F3 = filters
+    X_shortcut = X
+    X = layers.Conv2D(F1, (1, 1), kernel_initializer=initializer(seed=0))(X)
+    X = layers.BatchNormalization(axis=3)(X)
+    X = layers.ReLU()(X)
+    X = layers.Conv2D(F2, (f, f), padding="same", kernel_initializer=initializer(seed=0))(X)
+    X = layers.BatchNormalization(axis=3)(X)
+    X = layers.ReLU()(X)
+    X = layers.Conv2D(F3, (1, 1), kernel_initializer=initializer(seed=0))(X)
+    X = layers.BatchNormalization(axis=3)(X)
+    return layers.ReLU()(layers.Add()([X, X_shortcut]))
+
+
 @mutant("identity_block", "padding 'valid' in the middle convolution")
 def identity_valid_middle(X, f, filters, initializer=None):
     return _identity(X, f, filters, initializer, middle_padding="valid")
@@ -304,6 +321,7 @@ def resnet_fused_stem(input_shape, n_classes):
 IMPLEMENTATIONS: list[Impl] = [
     identity_no_final_relu,
     identity_valid_middle,
+    identity_initializer_called,
     identity_add_before_norm,
     identity_norm_axis_1,
     identity_default_initializer,
