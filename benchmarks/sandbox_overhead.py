@@ -2,10 +2,11 @@
 
     python benchmarks/sandbox_overhead.py [--repeats 3] [--students 4] [--assignment A ...]
 
-Two figures, each alternating sandboxed and unsandboxed runs so that machine noise hits
-both alike (read the ratio of medians):
+Figures, each alternating the two sides so that machine noise hits both alike (read the
+ratio of medians):
 
 - kernel start: start a kernel, run one empty cell, shut it down (nbclient, no grading);
+- warm kernel start with a control group per kernel and without (``c.Sandbox.cgroups``);
 - grading: `nbgrader autograde` of the same correct submissions in two copies of the
   course, one with the course's configuration and one with `c.Sandbox.enabled = False`,
   seconds per notebook.
@@ -27,16 +28,20 @@ sys.path.insert(0, str(ROOT))
 import nbformat  # noqa: E402
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
+from traitlets.config import Config  # noqa: E402
 
 from graders import course, golden, sandbox  # noqa: E402
 
 
-def kernel_start_seconds(manager: type, folder: Path) -> float:
+def kernel_start_seconds(manager: type, folder: Path, config: Config | None = None) -> float:
     """Start a kernel of ``manager``'s kind, run ``pass``, shut it down."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
     start = time.perf_counter()
     NotebookClient(
-        nb, kernel_manager_class=manager, resources={"metadata": {"path": str(folder)}}
+        nb,
+        kernel_manager_class=manager,
+        resources={"metadata": {"path": str(folder)}},
+        config=config or Config(),
     ).execute()
     return time.perf_counter() - start
 
@@ -81,6 +86,22 @@ def main() -> None:
             boxed_times.append(kernel_start_seconds(sandbox.SandboxedKernelManager, Path(tmp)))
             plain_times.append(kernel_start_seconds(AsyncKernelManager, Path(tmp)))
         print(f"{'kernel start + empty cell (s)':<28} {median_pair(boxed_times, plain_times)}")
+        # What a control group per kernel adds (docs/sandbox.md): warm kernels, groups on/off.
+        with_groups, without = [], []
+        warm = {"warm_kernels": True, "disk_mb": 64}
+        grouped = Config({"Sandbox": {**warm, "cgroups": True}})
+        ungrouped = Config({"Sandbox": {**warm, "cgroups": False}})
+        kernel_start_seconds(sandbox.SandboxedKernelManager, Path(tmp), grouped)  # servers up
+        kernel_start_seconds(sandbox.SandboxedKernelManager, Path(tmp), ungrouped)
+        for _ in range(max(5, args.repeats)):
+            with_groups.append(
+                kernel_start_seconds(sandbox.SandboxedKernelManager, Path(tmp), grouped)
+            )
+            without.append(
+                kernel_start_seconds(sandbox.SandboxedKernelManager, Path(tmp), ungrouped)
+            )
+        print(f"{'warm start, groups on/off (s)':<28} {median_pair(with_groups, without)}")
+        print(f"  limits here: {sandbox.limits_in_force()}")
 
         boxed = course.copy_course(ROOT, Path(tmp) / "boxed", include=("source", "solutions"))
         plain = course.copy_course(ROOT, Path(tmp) / "plain", include=("source", "solutions"))
