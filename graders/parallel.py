@@ -578,12 +578,13 @@ def _require_sandbox_on_workers(client: Any, settings: dict[str, Any] | None) ->
     problems = client.run(worker_sandbox_problem, settings)
     bad = {worker: why for worker, why in problems.items() if why}
     if bad:
-        from graders.sandbox import FIX_HINT
+        from graders.sandbox import fix_for
 
         lines = "\n".join(f"  {worker}: {why}" for worker, why in sorted(bad.items()))
+        fixes = "\n".join(dict.fromkeys(fix_for(why) for _, why in sorted(bad.items())))
         raise CourseError(
             "Autograding stopped: the sandbox for students' kernels cannot start on "
-            f"{len(bad)} of {len(problems)} workers:\n{lines}\n{FIX_HINT}"
+            f"{len(bad)} of {len(problems)} workers:\n{lines}\n{fixes}"
         )
 
 
