@@ -34,8 +34,9 @@ from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.preprocessors.execute import UnresponsiveKernelError
 from nbgrader.utils import is_grade, is_solution
-from traitlets import Integer, Unicode
+from traitlets import Integer, List, Unicode
 
+from graders import submissions
 from graders.judge import judge_cell, rewrite_outputs
 from graders.sandbox import Sandbox, SandboxedKernelManager
 
@@ -123,21 +124,23 @@ class TolerantNotebookExporter(NotebookExporter):
         return self.from_notebook_node(nb, resources, **kw)
 
     def _drop_linked_files(self, submitted: Path, info: dict[str, Any]) -> None:
-        """nbgrader copies a submission's other files with ``shutil.copy``, which follows
-        symbolic links: a link to ``solutions/`` or the gradebook would reach the kernel as a
-        plain file. Remove those copies (the submitted files stay as they are)."""
+        """Before a submission is read: refuse it when a notebook is a pipe or a device
+        (opening it would block, reading it would not end), and remove from the folder the
+        kernel gets whatever :func:`graders.submissions.scan` leaves out (links, special
+        files, files over the size limits), should nbgrader have copied it. nbgrader's
+        own copy skips links and special files (``submissions.guard_nbgrader_copies``,
+        called by nbgrader_config.py); the submitted files stay as they are."""
+        intake = submissions.scan(submitted, submissions.limits(self.config))
+        if intake.error:
+            raise ValueError(f"the submission cannot be graded: {intake.error}")
         dest = _format_dest(self.parent, info)
         if dest is None or Path(dest).resolve() == submitted.resolve():
             return
-        for folder, dirs, files in os.walk(submitted):
-            for name in [*files, *dirs]:
-                path = Path(folder) / name
-                if not path.is_symlink() or path.suffix == ".ipynb":
-                    continue
-                copy = Path(dest) / path.relative_to(submitted)
-                if copy.is_file() or copy.is_symlink():
-                    copy.unlink()
-                self.log.warning("%s is a symbolic link: not given to the kernel", path)
+        for rel, note in intake.left_out:
+            copy = Path(dest) / rel
+            if copy.is_file() or copy.is_symlink():
+                copy.unlink()
+            self.log.warning("%s", note)
 
 
 def _format_dest(converter: Any, info: dict[str, Any]) -> str | None:
@@ -166,6 +169,12 @@ class RobustExecute(Execute):
         help="Bytes of output kept per cell (text, images, records); past it the kernel is "
         "interrupted and the rest of the cell's output is dropped. -1: no limit.",
     ).tag(config=True)
+    submission_notes = List(
+        Unicode(),
+        help="Notes on files of the submission that were left out, put at the top of the "
+        "graded notebook with those found in the submitted folder (dlgrade's workers, which "
+        "receive only the files kept, are given them here).",
+    ).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -189,7 +198,7 @@ class RobustExecute(Execute):
         self._output_sizes = {}
         self.timeout_func = self._cell_timeout
         try:
-            return super().preprocess(nb, resources, km=km)
+            nb, resources = super().preprocess(nb, resources, km=km)
         except (DeadKernelError, UnresponsiveKernelError, CellTimeoutError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             _add_problem(
@@ -198,7 +207,27 @@ class RobustExecute(Execute):
                 "the kernel died or stopped answering, so later cells did not run.",
             )
             self.log.warning("Execution stopped early: %s", type(exc).__name__)
-            return nb, resources
+        notes = [*self.submission_notes, *self._left_out(resources)]
+        if notes:
+            note = submissions.files_note(notes)
+            if nb.get("nbformat_minor", 0) < 5:
+                note.pop("id", None)
+            nb.cells.insert(0, note)
+        return nb, resources
+
+    def _left_out(self, resources: Any) -> list[str]:
+        """Notes on the files :func:`graders.submissions.scan` leaves out of the submitted
+        folder this notebook comes from (when nbgrader's converter says which it is)."""
+        info = (resources or {}).get("nbgrader", {})
+        coursedir = getattr(getattr(self.parent, "parent", None), "coursedir", None)
+        if coursedir is None or not info.get("student") or not info.get("assignment"):
+            return []
+        folder = coursedir.format_path(
+            coursedir.submitted_directory, info["student"], info["assignment"]
+        )
+        if not os.path.isdir(folder):
+            return []
+        return submissions.scan(Path(folder), submissions.limits(self.config)).notes
 
     def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int):
         # Which execution is running, for the interrupts after a timeout.

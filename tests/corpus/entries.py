@@ -1337,3 +1337,8 @@ ENTRIES: list[Entry] = [
 
 def by_student() -> dict[str, Entry]:
     return {e.student: e for e in ENTRIES}
+
+
+from tests.corpus import entries_files  # noqa: E402
+
+ENTRIES += entries_files.ENTRIES
