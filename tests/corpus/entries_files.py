@@ -1,8 +1,10 @@
-"""Corpus entries whose attack is in the submission's files, not its code: links to devices,
-named pipes, devices, sockets, file names that are not UTF-8, a large honest file.
+"""Corpus entries that attack the grader's own resources: a submission's files (links to
+devices, named pipes, devices, sockets, file names that are not UTF-8, a large honest file)
+and the size of one message from the kernel.
 
 None of these files may be copied, opened or followed by the grader; each left-out file is
-named in the student's feedback, and the notebook next to it is graded as usual.
+named in the student's feedback, and the notebook next to it is graded as usual. A message
+over the limit is refused unread: the cell that sent it fails, the notebook stops there.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tests.corpus.entries import (
     full_points,
     no_cells,
     wrong_ids,
+    zero_after,
 )
 
 #: A file name as old Windows zip tools write it (Latin-1 bytes, not UTF-8).
@@ -44,6 +47,13 @@ def _with(base: str, code: str | None = None, **files: object):
         return {NOTEBOOK: submissions.to_json(nb), **files}
 
     return build
+
+
+#: One display message of 50 MiB (the corpus keeps 1 MB of output per cell).
+HUGE_MESSAGE = """
+from IPython.display import display as _display
+_display({"text/plain": "All hidden tests passed! " + "x" * (50 << 20)}, raw=True)
+"""
 
 
 def latin1_name(root: Path) -> dict[str | bytes, object]:
@@ -118,5 +128,15 @@ ENTRIES: list[Entry] = [
         full_points,
         no_cells,
         ("`checkpoint.h5` (80.0 MiB) is larger than the limit",),
+    ),
+    Entry(
+        "out_huge_message",
+        "one display message of 50 MiB, to exhaust the grading process's memory",
+        "attack",
+        _with("partly_wrong", HUGE_MESSAGE),
+        zero_after(_PW, "sigmoid_code"),
+        wrong_ids,
+        ("OutputRefused", "larger than the limit"),
+        dangerous=True,
     ),
 ]
