@@ -70,7 +70,8 @@ c.Sandbox.disk_mb = 512  # size of each writable folder (working folder, /tmp)
 # Time and output: the cell or notebook over its limit fails, the rest is graded.
 c.RobustExecute.timeout = 120  # seconds per cell
 c.RobustExecute.notebook_timeout = 900  # seconds per notebook
-c.RobustExecute.max_output_bytes = 16 * 1024 * 1024  # output kept per cell (and per message)
+c.RobustExecute.max_output_bytes = 16 * 1024 * 1024  # output kept per cell
+c.RobustExecute.max_message_bytes = 64 * 1024 * 1024  # one message, refused unread past it
 c.RobustExecute.max_notebook_output_bytes = 64 * 1024 * 1024  # output kept per notebook
 # A submission's files other than its notebooks: only regular files reach the kernel (links,
 # pipes, devices and sockets are left out, also from nbgrader's own copy), within these sizes

@@ -167,9 +167,12 @@ class RobustExecute(Execute):
     dropped).
 
     Bounded before read: every socket of the kernel client refuses a message larger than
-    the per-cell limit (plus :data:`MESSAGE_ENVELOPE_BYTES`) as it arrives (ZeroMQ's
-    ``MAXMSGSIZE``: the connection is dropped, nothing is buffered or decoded). The cell
-    that was running then fails with a message, and the notebook stops there.
+    ``max_message_bytes`` as it arrives (ZeroMQ's ``MAXMSGSIZE``: the connection is
+    dropped, nothing is buffered or decoded). The cell that was running then fails with a
+    message, and the notebook stops there. Smaller messages are kept within the per-cell
+    and per-notebook limits (a flood of ``print`` reaches the grader as messages of what
+    the kernel wrote in a fraction of a second: those are cut by the per-cell limit, and
+    the notebook goes on).
     """
 
     notebook_timeout = Integer(
@@ -179,6 +182,11 @@ class RobustExecute(Execute):
         16 * 1024 * 1024,
         help="Bytes of output kept per cell (text, images, records); past it the kernel is "
         "interrupted and the rest of the cell's output is dropped. -1: no limit.",
+    ).tag(config=True)
+    max_message_bytes = Integer(
+        64 * 1024 * 1024,
+        help="Bytes one message from the kernel may have (each part); a larger one is "
+        "refused unread, the cell fails and the notebook stops. -1: no limit.",
     ).tag(config=True)
     max_notebook_output_bytes = Integer(
         64 * 1024 * 1024,
@@ -265,7 +273,10 @@ class RobustExecute(Execute):
         )
         if not os.path.isdir(folder):
             return []
-        return submissions.scan(Path(folder), submissions.limits(self.config)).notes
+        try:
+            return submissions.scan(Path(folder), submissions.limits(self.config)).notes
+        except OSError as exc:
+            return [f"The submission's files could not all be listed ({exc.strerror})."]
 
     def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int):
         # Which execution is running, for the interrupts after a timeout.
@@ -333,8 +344,7 @@ class RobustExecute(Execute):
 
     def message_limit(self) -> int | None:
         """Bytes a message from the kernel may have (each part), or None for no limit."""
-        limits = [n for n in (self.max_output_bytes, self.max_notebook_output_bytes) if n >= 0]
-        return min(limits) + MESSAGE_ENVELOPE_BYTES if limits else None
+        return self.max_message_bytes if self.max_message_bytes >= 0 else None
 
     def create_kernel_manager(self) -> Any:
         """The kernel manager, whose clients' sockets refuse messages over
@@ -461,11 +471,6 @@ class RobustExecute(Execute):
 
 class MessageRefused(RuntimeError):
     """A message from the kernel went over the limit and was refused (see RobustExecute)."""
-
-
-#: Bytes a message may have beyond the per-cell output limit (its header, metadata, the
-#: JSON around the output).
-MESSAGE_ENVELOPE_BYTES = 64 * 1024
 
 
 def _kernel_alive(km: Any) -> bool:

@@ -45,7 +45,7 @@ GRADE_TWO = textwrap.dedent(
         "print('after')",
     )
     honest = notebook("print(6 * 7)")
-    config = Config({"RobustExecute": {"timeout": 60, "max_output_bytes": 1 << 20},
+    config = Config({"RobustExecute": {"timeout": 60, "max_message_bytes": 1 << 20},
                      "Sandbox": {"memory_mb": 4096}})
     start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = {}
@@ -76,7 +76,7 @@ def test_a_message_over_the_limit_is_refused_unread_and_the_next_student_is_grad
     out = json.loads(run.stdout.strip().splitlines()[-1])
     hostile, honest = out["hostile"], out["honest"]
     assert hostile["outputs"] == [["before\n"], ["OutputRefused"], []]
-    assert "larger than the limit of 1114112 bytes" in hostile["problems"][0]
+    assert "larger than the limit of 1048576 bytes" in hostile["problems"][0]
     assert honest == {"outputs": [["42\n"]], "problems": []}
     # A 200 MiB message decoded costs the grader several times that; refused, nothing.
     assert out["peak_mib"] - out["start_mib"] < 100, out
@@ -93,6 +93,7 @@ def run_limited(tmp_path: Path, cells: list[str], **limits) -> tuple[nbformat.No
 def test_the_cell_that_takes_the_notebook_past_its_output_limit_fails(tmp_path):
     """Many cells each under the per-cell limit: the one that crosses the notebook's limit
     fails with a message, later output is dropped, and the notebook's problems say why."""
+
     cells = [f"print('{i}' * 100_000)" for i in range(5)] + ["print('last')"]
     nb, resources = run_limited(
         tmp_path, cells, max_output_bytes=150_000, max_notebook_output_bytes=250_000
@@ -113,4 +114,4 @@ def test_the_course_sets_both_output_limits():
     executor = RobustExecute(config=config)
     assert executor.max_output_bytes == 16 << 20
     assert executor.max_notebook_output_bytes == 64 << 20
-    assert executor.message_limit() == (16 << 20) + (64 << 10)
+    assert executor.max_message_bytes == executor.message_limit() == 64 << 20

@@ -49,10 +49,10 @@ def _with(base: str, code: str | None = None, **files: object):
     return build
 
 
-#: One display message of 50 MiB (the corpus keeps 1 MB of output per cell).
+#: One display message of 100 MiB (over the course's 64 MiB per message).
 HUGE_MESSAGE = """
 from IPython.display import display as _display
-_display({"text/plain": "All hidden tests passed! " + "x" * (50 << 20)}, raw=True)
+_display({"text/plain": "All hidden tests passed! " + "x" * (100 << 20)}, raw=True)
 """
 
 
@@ -131,7 +131,7 @@ ENTRIES: list[Entry] = [
     ),
     Entry(
         "out_huge_message",
-        "one display message of 50 MiB, to exhaust the grading process's memory",
+        "one display message of 100 MiB, to exhaust the grading process's memory",
         "attack",
         _with("partly_wrong", HUGE_MESSAGE),
         zero_after(_PW, "sigmoid_code"),
