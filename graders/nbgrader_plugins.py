@@ -243,7 +243,7 @@ class RobustExecute(Execute):
                     "the kernel died or stopped answering, so later cells did not run.",
                 )
                 self.log.warning("Execution stopped early: %s", type(exc).__name__)
-        except MessageRefused:
+        except self.MessageRefused:
             self._fail_refused(nb, resources)
         finally:
             self._close_monitors()
@@ -276,7 +276,7 @@ class RobustExecute(Execute):
         try:
             return submissions.scan(Path(folder), submissions.limits(self.config)).notes
         except OSError as exc:
-            return [f"The submission's files could not all be listed ({exc.strerror})."]
+            return [f"The submission's files could not all be listed ({exc})."]
 
     def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int):
         # Which execution is running, for the interrupts after a timeout.
@@ -337,7 +337,7 @@ class RobustExecute(Execute):
         self._cell_index = index
         cell, resources = super().preprocess_cell(cell, resources, index)
         if self._refused():
-            raise MessageRefused(index)
+            raise self.MessageRefused(index)
         return cell, resources
 
     # -------------------------------------------------------------------- bounded before read
@@ -392,7 +392,7 @@ class RobustExecute(Execute):
         for _, monitor in self._monitors:
             while not monitor.closed and monitor.poll(0):
                 event = parse_monitor_message(monitor.recv_multipart())
-                if event["event"] == zmq.EVENT_DISCONNECTED and _kernel_alive(self.km):
+                if event["event"] == zmq.EVENT_DISCONNECTED and self._kernel_alive(self.km):
                     self._dropped = True
         return self._dropped
 
@@ -468,15 +468,14 @@ class RobustExecute(Execute):
             asyncio.ensure_future(_ensure_async(self.km.interrupt_kernel()))
         return None
 
+    class MessageRefused(RuntimeError):
+        """A message from the kernel went over the limit and was refused."""
 
-class MessageRefused(RuntimeError):
-    """A message from the kernel went over the limit and was refused (see RobustExecute)."""
-
-
-def _kernel_alive(km: Any) -> bool:
-    """Whether the kernel's process (as its provisioner started it) is still running."""
-    process = getattr(getattr(km, "provisioner", None), "process", None)
-    return process is None or process.poll() is None
+    @staticmethod
+    def _kernel_alive(km: Any) -> bool:
+        """Whether the kernel's process (as its provisioner started it) is still running."""
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        return process is None or process.poll() is None
 
 
 async def _ensure_async(value: Any) -> Any:
