@@ -17,7 +17,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from graders import sandbox
+from graders import sandbox, submissions
 from graders.feedback import RedactFeedback
 from graders.intake import RepairGradingMetadata
 from graders.nbgrader_plugins import JudgeHiddenTests, RobustExecute, TolerantNotebookExporter
@@ -73,6 +73,15 @@ c.Sandbox.disk_mb = 512  # size of each writable folder (working folder, /tmp)
 c.RobustExecute.timeout = 120  # seconds per cell
 c.RobustExecute.notebook_timeout = 900  # seconds per notebook
 c.RobustExecute.max_output_bytes = 16 * 1024 * 1024  # output kept per cell
+c.RobustExecute.max_message_bytes = 64 * 1024 * 1024  # one message, refused unread past it
+c.RobustExecute.max_notebook_output_bytes = 64 * 1024 * 1024  # output kept per notebook
+# A submission's files other than its notebooks: only regular files reach the kernel (links,
+# pipes, devices and sockets are left out, also from nbgrader's own copy), within these sizes
+# (the total at most half of c.Sandbox.disk_mb); each file left out is named in a note at the
+# top of the graded notebook, and the rest is graded.
+submissions.guard_nbgrader_copies()
+c.SubmittedFiles.max_file_mb = 64  # per file
+c.SubmittedFiles.max_total_mb = 128  # per submission
 c.JudgeHiddenTests.timeout = 300  # seconds the trusted judge may spend per notebook
 
 # Feedback (`nbgrader generate_feedback`, `dlgrade feedback`): hidden tests are removed, and a

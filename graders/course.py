@@ -191,14 +191,20 @@ def autograde(
             raise CourseError(str(exc)) from None
     if not (root / "gradebook.db").exists() or not (root / "release" / assignment).is_dir():
         raise CourseError(f"{assignment} has not been released yet: run `dlgrade release` first")
-    from graders import parallel
+    from graders import parallel, submissions
 
+    bounds = submissions.limits(config)
     students = list(students) if students is not None else submitted_students(root, assignment)
     results = []
     bar = tqdm(students, desc=f"autograde {assignment}", unit="nb", disable=not progress)
     for student in bar:
         bar.set_postfix_str(student)
-        digest = parallel.read_submission(root, assignment, student).digest
+        try:  # a submission that cannot be read is graded: nbgrader says why it fails
+            intake, digest = parallel.scan_submission(root, assignment, student, bounds)
+        except OSError:
+            intake, digest = None, ""
+        if intake is None or intake.error:
+            digest = ""
         if not force and parallel.is_up_to_date(root, assignment, student, digest):
             results.append(
                 GradeResult(
@@ -212,7 +218,7 @@ def autograde(
             continue
         outcome = api(root, **overrides).autograde(assignment, student, force=True, create=True)
         error = "" if outcome["success"] else _last_error(outcome)
-        if outcome["success"]:
+        if outcome["success"] and digest:
             parallel.record_landed(root, assignment, student, digest)
         results.append(
             GradeResult(
@@ -264,20 +270,53 @@ def copy_course(
     return dest
 
 
-def submit(root: Path, student: str, assignment: str, notebooks: dict[str, Any]) -> Path:
+@dataclass(frozen=True)
+class SpecialFile:
+    """A file that is not a regular file, for :func:`submit`: ``"fifo"`` (a named pipe),
+    ``"socket"`` (a Unix socket) or ``"zero"`` (a character device reading as
+    ``/dev/zero``; needs root), as a submission unpacked or copied carelessly may hold."""
+
+    kind: str
+
+
+def _make_special(path: Path, kind: str) -> None:
+    import socket
+    import stat
+
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(path))
+    elif kind == "zero":
+        os.mknod(path, stat.S_IFCHR | 0o644, os.makedev(1, 5))
+    else:
+        raise ValueError(f"unknown special file {kind!r}")
+
+
+def submit(root: Path, student: str, assignment: str, notebooks: dict[str | bytes, Any]) -> Path:
     """Place a submission in ``submitted/<student>/<assignment>/``.
 
-    ``notebooks`` maps file names to a notebook dict, text or bytes (bytes and text are
-    written as they are, so broken files can be submitted too), or to a ``Path``: a
-    symbolic link to it (as a submission unpacked from an archive may hold).
+    ``notebooks`` maps file names (text, or bytes for a name that is not UTF-8) to a
+    notebook dict, text or bytes (bytes and text are written as they are, so broken files
+    can be submitted too), to a ``Path``: a symbolic link to it (as a submission unpacked
+    from an archive may hold), to a :class:`SpecialFile`, or to an ``int``: a file of that
+    many bytes (sparse, reading as zeros).
     """
     folder = Path(root) / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in notebooks.items():
-        path = folder / name
+        path = folder / os.fsdecode(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, Path):
             path.symlink_to(content)
+        elif isinstance(content, SpecialFile):
+            _make_special(path, content.kind)
+        elif isinstance(content, bool):
+            raise TypeError(f"cannot submit {content!r}")
+        elif isinstance(content, int):
+            with open(path, "wb") as f:
+                f.truncate(content)
         elif isinstance(content, bytes):
             path.write_bytes(content)
         elif isinstance(content, str):

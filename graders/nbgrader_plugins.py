@@ -20,6 +20,7 @@ Registered in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import math
@@ -29,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import zmq
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
 from nbconvert.exporters import NotebookExporter
 from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
@@ -38,8 +41,10 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.preprocessors.execute import UnresponsiveKernelError
 from nbgrader.utils import is_grade, is_solution
 from sqlalchemy.exc import SQLAlchemyError
-from traitlets import Float, Integer, Unicode
+from traitlets import Float, Integer, List, Unicode
+from zmq.utils.monitor import parse_monitor_message
 
+from graders import submissions
 from graders.judge import CellVerdict, judge_cell, nesting_exceeds, rewrite_outputs
 from graders.sandbox import Sandbox, SandboxedKernelManager
 
@@ -264,21 +269,23 @@ class TolerantNotebookExporter(NotebookExporter):
         return self.from_notebook_node(nb, resources, **kw)
 
     def _drop_linked_files(self, submitted: Path, info: dict[str, Any]) -> None:
-        """nbgrader copies a submission's other files with ``shutil.copy``, which follows
-        symbolic links: a link to ``solutions/`` or the gradebook would reach the kernel as a
-        plain file. Remove those copies (the submitted files stay as they are)."""
+        """Before a submission is read: refuse it when a notebook is a pipe or a device
+        (opening it would block, reading it would not end), and remove from the folder the
+        kernel gets whatever :func:`graders.submissions.scan` leaves out (links, special
+        files, files over the size limits), should nbgrader have copied it. nbgrader's
+        own copy skips links and special files (``submissions.guard_nbgrader_copies``,
+        called by nbgrader_config.py); the submitted files stay as they are."""
+        intake = submissions.scan(submitted, submissions.limits(self.config))
+        if intake.error:
+            raise ValueError(f"the submission cannot be graded: {intake.error}")
         dest = _format_dest(self.parent, info)
         if dest is None or Path(dest).resolve() == submitted.resolve():
             return
-        for folder, dirs, files in os.walk(submitted):
-            for name in [*files, *dirs]:
-                path = Path(folder) / name
-                if not path.is_symlink() or path.suffix == ".ipynb":
-                    continue
-                copy = Path(dest) / path.relative_to(submitted)
-                if copy.is_file() or copy.is_symlink():
-                    copy.unlink()
-                self.log.warning("%s is a symbolic link: not given to the kernel", path)
+        for rel, note in intake.left_out:
+            copy = Path(dest) / rel
+            if copy.is_file() or copy.is_symlink():
+                copy.unlink()
+            self.log.warning("%s", note)
 
 
 def _format_dest(converter: Any, info: dict[str, Any]) -> str | None:
@@ -296,7 +303,17 @@ class RobustExecute(Execute):
     Limits (``c.RobustExecute.*``): ``timeout`` seconds per cell (the kernel is interrupted
     and the cell fails; later cells run), ``notebook_timeout`` seconds per notebook (cells
     after it are not run and fail), ``max_output_bytes`` of output per cell (past it the
-    kernel is interrupted and further output of the cell is dropped).
+    kernel is interrupted and further output of the cell is dropped),
+    ``max_notebook_output_bytes`` per notebook (past it the cell fails and later output is
+    dropped).
+
+    Bounded before read: every socket of the kernel client refuses a message larger than
+    ``max_message_bytes`` as it arrives (ZeroMQ's ``MAXMSGSIZE``: the connection is
+    dropped, nothing is buffered or decoded). The cell that was running then fails with a
+    message, and the notebook stops there. Smaller messages are kept within the per-cell
+    and per-notebook limits (a flood of ``print`` reaches the grader as messages of what
+    the kernel wrote in a fraction of a second: those are cut by the per-cell limit, and
+    the notebook goes on).
     """
 
     notebook_timeout = Integer(
@@ -307,6 +324,22 @@ class RobustExecute(Execute):
         help="Bytes of output kept per cell (text, images, records); past it the kernel is "
         "interrupted and the rest of the cell's output is dropped. -1: no limit.",
     ).tag(config=True)
+    max_message_bytes = Integer(
+        64 * 1024 * 1024,
+        help="Bytes one message from the kernel may have (each part); a larger one is "
+        "refused unread, the cell fails and the notebook stops. -1: no limit.",
+    ).tag(config=True)
+    max_notebook_output_bytes = Integer(
+        64 * 1024 * 1024,
+        help="Bytes of output kept per notebook; the cell that goes past it fails with a "
+        "message, the kernel is interrupted and later output is dropped. -1: no limit.",
+    ).tag(config=True)
+    submission_notes = List(
+        Unicode(),
+        help="Notes on files of the submission that were left out, put at the top of the "
+        "graded notebook with those found in the submitted folder (dlgrade's workers, which "
+        "receive only the files kept, are given them here).",
+    ).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -315,7 +348,12 @@ class RobustExecute(Execute):
             self.kernel_manager_class = SandboxedKernelManager
         self._deadline: float | None = None
         self._output_sizes: dict[int, int] = {}
+        self._notebook_output = 0
+        self._over_notebook_limit: int | None = None  # the cell that crossed it
         self._running: str | None = None
+        self._cell_index = -1
+        self._monitors: list[Any] = []
+        self._dropped = False
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         if not self.sandbox.enabled:
@@ -328,18 +366,58 @@ class RobustExecute(Execute):
             time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
         )
         self._output_sizes = {}
+        self._notebook_output = 0
+        self._over_notebook_limit = None
+        self._cell_index = -1
+        self._dropped = False
         self.timeout_func = self._cell_timeout
         try:
-            return super().preprocess(nb, resources, km=km)
+            nb, resources = super().preprocess(nb, resources, km=km)
         except (DeadKernelError, UnresponsiveKernelError, CellTimeoutError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            if not isinstance(exc, DeadKernelError) and self._refused():
+                self._fail_refused(nb, resources)
+            else:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                _add_problem(
+                    resources,
+                    f"The notebook stopped running ({type(exc).__name__}: {first[:200]}): "
+                    "the kernel died or stopped answering, so later cells did not run.",
+                )
+                self.log.warning("Execution stopped early: %s", type(exc).__name__)
+        except self.MessageRefused:
+            self._fail_refused(nb, resources)
+        finally:
+            self._close_monitors()
+        if self._over_notebook_limit is not None:
             _add_problem(
                 resources,
-                f"The notebook stopped running ({type(exc).__name__}: {first[:200]}): "
-                "the kernel died or stopped answering, so later cells did not run.",
+                f"The notebook's output went over its limit of {self.max_notebook_output_bytes}"
+                f" bytes in cell {self._over_notebook_limit}: later output was dropped.",
             )
-            self.log.warning("Execution stopped early: %s", type(exc).__name__)
-            return nb, resources
+        notes = [*self.submission_notes, *self._left_out(resources)]
+        if notes:
+            note = submissions.files_note(notes)
+            if nb.get("nbformat_minor", 0) < 5:
+                note.pop("id", None)
+            nb.cells.insert(0, note)
+        return nb, resources
+
+    def _left_out(self, resources: Any) -> list[str]:
+        """Notes on the files :func:`graders.submissions.scan` leaves out of the submitted
+        folder this notebook comes from (when nbgrader's converter says which it is)."""
+        info = (resources or {}).get("nbgrader", {})
+        coursedir = getattr(getattr(self.parent, "parent", None), "coursedir", None)
+        if coursedir is None or not info.get("student") or not info.get("assignment"):
+            return []
+        folder = coursedir.format_path(
+            coursedir.submitted_directory, info["student"], info["assignment"]
+        )
+        if not os.path.isdir(folder):
+            return []
+        try:
+            return submissions.scan(Path(folder), submissions.limits(self.config)).notes
+        except OSError as exc:
+            return [f"The submission's files could not all be listed ({exc})."]
 
     def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int):
         # Which execution is running, for the interrupts after a timeout.
@@ -397,17 +475,109 @@ class RobustExecute(Execute):
                 self.log.warning("Notebook time limit reached at cell %d", index)
             cell.outputs = []
             return cell, resources
-        return super().preprocess_cell(cell, resources, index)
+        self._cell_index = index
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if self._refused():
+            raise self.MessageRefused(index)
+        return cell, resources
+
+    # -------------------------------------------------------------------- bounded before read
+
+    def message_limit(self) -> int | None:
+        """Bytes a message from the kernel may have (each part), or None for no limit."""
+        return self.max_message_bytes if self.max_message_bytes >= 0 else None
+
+    def create_kernel_manager(self) -> Any:
+        """The kernel manager, whose clients' sockets refuse messages over
+        :meth:`message_limit` (set on the client's own ZeroMQ context before any socket of
+        it is created, so before it connects)."""
+        km = super().create_kernel_manager()
+        limit = self.message_limit()
+        if limit is not None:
+            make_client = km.client
+
+            def client(**kwargs: Any) -> Any:
+                kc = make_client(**kwargs)
+                kc.context.setsockopt(zmq.MAXMSGSIZE, limit)
+                return kc
+
+            km.client = client
+        return km
+
+    async def async_start_new_kernel_client(self) -> Any:
+        kc = await super().async_start_new_kernel_client()
+        self._close_monitors()
+        if self.message_limit() is not None:
+            context = zmq.Context.shadow(kc.context.underlying)  # read without an event loop
+            for channel in (kc.iopub_channel, kc.shell_channel):
+                address = f"inproc://dlgrade-monitor-{id(channel.socket)}"
+                channel.socket.monitor(address, zmq.EVENT_DISCONNECTED)
+                monitor = context.socket(zmq.PAIR)
+                monitor.connect(address)
+                self._monitors.append((channel.socket, monitor))
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    async def _async_cleanup_kernel(self) -> None:
+        self._refused()  # what the monitors saw, kept
+        self._close_monitors()  # before the client's context ends: it waits for its sockets
+        await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
+
+    def _refused(self) -> bool:
+        """Whether a socket to the kernel dropped its connection since the kernel started
+        while the kernel's process lived on: a message over the limit (a kernel that dies
+        drops it too, and is told apart as a dead kernel)."""
+        for _, monitor in self._monitors:
+            while not monitor.closed and monitor.poll(0):
+                event = parse_monitor_message(monitor.recv_multipart())
+                if event["event"] == zmq.EVENT_DISCONNECTED and self._kernel_alive(self.km):
+                    self._dropped = True
+        return self._dropped
+
+    def _fail_refused(self, nb: NotebookNode, resources: Any) -> None:
+        limit = self.message_limit()
+        text = (
+            f"The kernel sent a message larger than the limit of {limit} bytes: the grader "
+            "refused it unread and stopped running this notebook, so later cells did not run."
+        )
+        _add_problem(resources, text)
+        self.log.warning("Cell %d: a message over %s bytes was refused", self._cell_index, limit)
+        if 0 <= self._cell_index < len(nb.cells):
+            cell = nb.cells[self._cell_index]
+            cell.outputs.append(
+                nbformat.v4.new_output(
+                    "error",
+                    ename="OutputRefused",
+                    evalue=text,
+                    traceback=[f"OutputRefused: {text}"],
+                )
+            )
+
+    def _close_monitors(self) -> None:
+        for socket, monitor in self._monitors:
+            with contextlib.suppress(zmq.ZMQError):
+                socket.disable_monitor()
+            monitor.close(linger=0)
+        self._monitors = []
 
     def output(self, outs: list, msg: dict[str, Any], display_id: Any, cell_index: int):
-        if self.max_output_bytes < 0:
+        per_cell, per_notebook = self.max_output_bytes, self.max_notebook_output_bytes
+        if per_cell < 0 and per_notebook < 0:
             return super().output(outs, msg, display_id, cell_index)
+        if self._over_notebook_limit is not None:
+            return None  # the notebook is over its limit: dropped
         used = self._output_sizes.get(cell_index, 0)
-        if used > self.max_output_bytes:
+        if 0 <= per_cell < used:
             return None  # already over: dropped
         size = len(json.dumps(msg.get("content", {}), default=str))
         self._output_sizes[cell_index] = used + size
-        if used + size <= self.max_output_bytes:
+        self._notebook_output += size
+        if 0 <= per_notebook < self._notebook_output:
+            return self._over_notebook(outs, cell_index)
+        if per_cell < 0 or used + size <= per_cell:
             return super().output(outs, msg, display_id, cell_index)
         self.log.warning("Cell %d went over the output limit; interrupting", cell_index)
         note = nbformat.v4.new_output(
@@ -420,6 +590,33 @@ class RobustExecute(Execute):
         if self.km is not None:
             asyncio.ensure_future(_ensure_async(self.km.interrupt_kernel()))
         return None
+
+    def _over_notebook(self, outs: list, cell_index: int) -> None:
+        """The output of the notebook went over its limit in this cell: the cell fails,
+        the kernel is interrupted, and every later output is dropped."""
+        self._over_notebook_limit = cell_index
+        self.log.warning("Cell %d went over the notebook's output limit", cell_index)
+        text = (
+            f"The notebook's output went over its limit of {self.max_notebook_output_bytes} "
+            "bytes in this cell: the cell was interrupted and later output dropped."
+        )
+        outs.append(
+            nbformat.v4.new_output(
+                "error", ename="OutputLimitExceeded", evalue=text, traceback=[text]
+            )
+        )
+        if self.km is not None:
+            asyncio.ensure_future(_ensure_async(self.km.interrupt_kernel()))
+        return None
+
+    class MessageRefused(RuntimeError):
+        """A message from the kernel went over the limit and was refused."""
+
+    @staticmethod
+    def _kernel_alive(km: Any) -> bool:
+        """Whether the kernel's process (as its provisioner started it) is still running."""
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        return process is None or process.poll() is None
 
 
 async def _ensure_async(value: Any) -> Any:

@@ -45,7 +45,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from graders import course, warm
+from graders import course, submissions, warm
 from graders.course import CourseError, GradeResult
 
 log = logging.getLogger("dlgrade.parallel")
@@ -59,13 +59,16 @@ STATE_DIR = ".dlgrade"
 
 @dataclass
 class Task:
-    """One student's submission of one assignment, as plain data a worker can grade."""
+    """One student's submission of one assignment, as plain data a worker can grade: the
+    files :func:`graders.submissions.scan` keeps (read when the task is sent, one
+    submission at a time), and notes on those it left out."""
 
     assignment: str
     student: str
     files: dict[str, bytes]  # relative path -> content (regular files)
-    links: dict[str, str]  # relative path -> target (symbolic links, kept as links)
     digest: str
+    notebook_links: list[str] = field(default_factory=list)  # graded as unreadable
+    notes: list[str] = field(default_factory=list)  # files left out, for the feedback
 
 
 @dataclass
@@ -84,40 +87,69 @@ class Executed:
     server_mb: float = 0.0  # the warm-kernel server's resident memory (shared with kernels)
 
 
-def read_submission(root: Path, assignment: str, student: str) -> Task:
-    """``submitted/<student>/<assignment>/`` as a :class:`Task` (symbolic links are kept
-    as links, never followed: the grading pipeline treats them as it does sequentially)."""
-    folder = Path(root) / "submitted" / student / assignment
-    files: dict[str, bytes] = {}
-    links: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in sorted([*dirnames, *filenames]):
-            path = Path(dirpath) / name
-            rel = str(path.relative_to(folder))
-            if path.is_symlink():
-                links[rel] = os.readlink(path)
-            elif path.is_file():
-                files[rel] = path.read_bytes()
+def _folder(root: Path, assignment: str, student: str) -> Path:
+    return Path(root) / "submitted" / student / assignment
+
+
+def submission_digest(intake: submissions.Intake) -> str:
+    """The digest of what is graded of a submission: the kept files' contents (read in
+    chunks), the notebooks that are links, and the notes on the files left out."""
     digest = hashlib.sha256()
-    for rel in sorted(files):
-        digest.update(b"F" + rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
-    for rel in sorted(links):
-        digest.update(b"L" + rel.encode() + b"\0" + links[rel].encode() + b"\0")
-    return Task(assignment, student, files, links, digest.hexdigest())
+    for rel, _ in intake.files:
+        file_digest = hashlib.sha256()
+        with open(intake.folder / rel, "rb") as f:
+            while chunk := f.read(1 << 20):
+                file_digest.update(chunk)
+        digest.update(b"F" + os.fsencode(rel) + b"\0" + file_digest.digest())
+    for rel in intake.notebook_links:
+        digest.update(b"L" + os.fsencode(rel) + b"\0")
+    for rel, note in intake.left_out:
+        digest.update(b"X" + os.fsencode(rel) + b"\0" + note.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def scan_submission(
+    root: Path, assignment: str, student: str, bounds: submissions.FileLimits | None = None
+) -> tuple[submissions.Intake, str]:
+    """``submitted/<student>/<assignment>/`` sorted by :func:`graders.submissions.scan`,
+    and its digest; nothing is kept in memory. OSError when it cannot be read."""
+    intake = submissions.scan(_folder(root, assignment, student), bounds)
+    return intake, submission_digest(intake)
+
+
+def read_submission(
+    root: Path, assignment: str, student: str, bounds: submissions.FileLimits | None = None
+) -> Task:
+    """``submitted/<student>/<assignment>/`` as a :class:`Task`: its kept files' contents
+    (links, pipes, devices, sockets and files over the limits are left out, with a note;
+    a notebook that is a link is sent as a link to nothing). ValueError when the whole
+    submission cannot be graded; OSError when it cannot be read."""
+    intake = submissions.scan(_folder(root, assignment, student), bounds)
+    if intake.error:
+        raise ValueError(intake.error)
+    files = {rel: (intake.folder / rel).read_bytes() for rel, _ in intake.files}
+    digest = submission_digest(intake)
+    return Task(assignment, student, files, digest, intake.notebook_links, intake.notes)
 
 
 def _write_submission(task: Task, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     base = folder.resolve()
-    for rel, content in [*task.files.items(), *task.links.items()]:
+    for rel in [*task.files, *task.notebook_links]:
         path = (folder / rel).resolve() if not os.path.isabs(rel) else Path("/")
         if base not in path.parents:
-            raise ValueError(f"a submitted path leaves the submission folder: {rel!r}")
+            raise ValueError(
+                f"a submitted path leaves the submission folder: {submissions.printable(rel)!r}"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.symlink_to(content)
+        if rel in task.files:
+            path.write_bytes(task.files[rel])
+        else:  # graded as a notebook that is a link, pointing nowhere
+            path.symlink_to(LINK_REMOVED)
+
+
+#: Where a notebook that was submitted as a link points on a worker (nothing there).
+LINK_REMOVED = ".dlgrade-link-target-removed"
 
 
 # ---------------------------------------------------------------------------- state
@@ -212,9 +244,12 @@ class ReplayExecution(NbGraderPreprocessor):
 
 
 def _first_difference(a: NotebookNode, b: NotebookNode) -> str | None:
-    if len(a.cells) != len(b.cells):
-        return f"{len(a.cells)} cells against {len(b.cells)}"
-    for i, (x, y) in enumerate(zip(a.cells, b.cells, strict=True)):
+    """Where the judged notebook ``b`` differs from the sanitized ``a`` (the note that the
+    execution stage puts at the top of ``b`` on the files left out is no difference)."""
+    cells = [c for c in b.cells if submissions.FILES_NOTE_TAG not in c.metadata.get("tags", [])]
+    if len(a.cells) != len(cells):
+        return f"{len(a.cells)} cells against {len(cells)}"
+    for i, (x, y) in enumerate(zip(a.cells, cells, strict=True)):
         same = (
             x.cell_type == y.cell_type
             and x.source == y.source
@@ -351,6 +386,7 @@ def execute_submission(kit: bytes, task: Task, sandbox: bool = True) -> Executed
             config = _course_config(kit_dir, root)
             stage_pps, _ = split_pipeline(list(config.Autograde.autograde_preprocessors))
             config.Autograde.autograde_preprocessors = stage_pps
+            config.RobustExecute.submission_notes = list(task.notes)
             if not sandbox:
                 config.Sandbox.enabled = False
                 config.Autograde.pre_convert_hook = None
@@ -454,22 +490,35 @@ def autograde_parallel(
         raise CourseError(f"{assignment} has not been released yet: run `dlgrade release` first")
     use_sandbox = sandbox is not False and bool(config.Sandbox.get("enabled", True))
     names = list(students) if students is not None else course.submitted_students(root, assignment)
+    bounds = submissions.limits(config)
     results: dict[str, GradeResult] = {}
-    tasks: list[Task] = []
+    refused: list[GradeResult] = []
+    pending: list[tuple[str, str]] = []  # (student, digest) to grade on a worker
     staged: list[str] = []
     for student in names:
-        task = read_submission(root, assignment, student)
-        if not force and is_up_to_date(root, assignment, student, task.digest):
+        try:
+            intake, digest = scan_submission(root, assignment, student, bounds)
+        except OSError as exc:
+            refused.append(_refused(student, assignment, f"its files cannot be read ({exc})"))
+            continue
+        if intake.error:
+            refused.append(_refused(student, assignment, intake.error))
+        elif not force and is_up_to_date(root, assignment, student, digest):
             scores = course.cell_scores(root, assignment, student)
             results[student] = GradeResult(
                 student, assignment, ok=True, skipped=True, scores=scores
             )
-        elif staged_digest(root, assignment, student) == task.digest:
+        elif staged_digest(root, assignment, student) == digest:
             staged.append(student)
         else:
-            tasks.append(task)
+            pending.append((student, digest))
 
-    bar = _Progress(len(tasks) + len(staged), f"autograde {assignment}", progress)
+    total = len(pending) + len(staged) + len(refused)
+    bar = _Progress(total, f"autograde {assignment}", progress)
+    for result in refused:
+        log.error("Not graded: %s/%s: %s", result.student, assignment, result.error)
+        results[result.student] = result
+        bar.update(result)
 
     def finish(student: str, digest: str, executed: Executed | None, via: str) -> None:
         result = _land_one(root, assignment, student, digest, executed, via, use_sandbox)
@@ -480,50 +529,83 @@ def autograde_parallel(
 
     for student in staged:
         finish(student, staged_digest(root, assignment, student) or "", None, "staging")
-    if tasks:
+    if pending:
         with contextlib.ExitStack() as stack:
             if client is None:
                 client = stack.enter_context(dask_client(workers, scheduler))
             settings = dict(config.Sandbox) if use_sandbox else None
             _require_sandbox_on_workers(client, settings)
             kit = client.scatter(build_kit(root, assignment), broadcast=True, hash=False)
-            futures = {
-                client.submit(
+
+            def send(student: str) -> Any:
+                task = read_submission(root, assignment, student, bounds)
+                return client.submit(
                     execute_submission,
                     kit,
                     task,
                     use_sandbox,
-                    key=f"grade-{assignment}-{task.student}-{task.digest[:12]}",
+                    key=f"grade-{assignment}-{student}-{task.digest[:12]}",
                     pure=False,
-                ): task
-                for task in tasks
-            }
-            _collect(futures, finish)
+                )
+
+            window = max(2, 2 * sum(client.nthreads().values()))
+            _stream(pending, send, finish, window)
     bar.close()
     return [results[s] for s in names if s in results]
 
 
-def _collect(
-    futures: dict[Any, Task], finish: Callable[[str, str, Executed | None, str], None]
+def _refused(student: str, assignment: str, why: str) -> GradeResult:
+    return GradeResult(
+        student, assignment, ok=False, error=f"the submission was not graded: {why}"[:500]
+    )
+
+
+def _stream(
+    pending: list[tuple[str, str]],
+    send: Callable[[str], Any],
+    finish: Callable[[str, str, Executed | None, str], None],
+    window: int,
 ) -> None:
-    """Land every result as it arrives; a task whose workers kept dying fails alone."""
+    """Send submissions to the workers, at most ``window`` at a time (each is read from
+    disk when it is sent, so the client never holds the whole class), and land every
+    result as it arrives; a submission that cannot be read, or whose workers kept dying,
+    fails alone."""
     from distributed import as_completed
 
+    queue = iter(pending)
+    running: dict[Any, tuple[str, str]] = {}
+    arrived = as_completed()
+
+    def send_next() -> None:
+        for student, digest in queue:
+            try:
+                future = send(student)
+            except (OSError, ValueError) as exc:
+                why = f"its files cannot be read ({type(exc).__name__}: {exc})"[:500]
+                finish(student, digest, Executed(student, digest, ok=False, error=why), "client")
+                continue
+            running[future] = (student, digest)
+            arrived.add(future)
+            return
+
     try:
-        for future in as_completed(list(futures)):
-            task = futures[future]
+        for _ in range(window):
+            send_next()
+        for future in arrived:
+            student, digest = running.pop(future)
             try:
                 executed = future.result()
             except Exception as exc:  # noqa: BLE001 - KilledWorker, lost data, cancelled
                 executed = Executed(
-                    task.student,
-                    task.digest,
+                    student,
+                    digest,
                     ok=False,
                     error=f"the workers grading it failed ({type(exc).__name__}: {exc})"[:500],
                 )
-            finish(task.student, task.digest, executed, executed.worker or "worker")
+            finish(student, executed.digest, executed, executed.worker or "worker")
+            send_next()
     finally:
-        for future in futures:  # interrupted: what is not landed is graded next time
+        for future in running:  # interrupted: what is not landed is graded next time
             future.cancel()
 
 
@@ -578,12 +660,13 @@ def _require_sandbox_on_workers(client: Any, settings: dict[str, Any] | None) ->
     problems = client.run(worker_sandbox_problem, settings)
     bad = {worker: why for worker, why in problems.items() if why}
     if bad:
-        from graders.sandbox import FIX_HINT
+        from graders.sandbox import fix_for
 
         lines = "\n".join(f"  {worker}: {why}" for worker, why in sorted(bad.items()))
+        fixes = "\n".join(dict.fromkeys(fix_for(why) for _, why in sorted(bad.items())))
         raise CourseError(
             "Autograding stopped: the sandbox for students' kernels cannot start on "
-            f"{len(bad)} of {len(problems)} workers:\n{lines}\n{FIX_HINT}"
+            f"{len(bad)} of {len(problems)} workers:\n{lines}\n{fixes}"
         )
 
 

@@ -54,15 +54,66 @@ PASSED_ENV = (
     "NBGRADER_EXECUTION",
 )
 
-#: What to do when the sandbox cannot start.
-FIX_HINT = (
-    "How to fix: install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) and allow "
-    "user namespaces (`sysctl -w kernel.unprivileged_userns_clone=1` and "
-    "`sysctl -w user.max_user_namespaces=10000`; in a container, run it with user namespaces "
-    "allowed). To grade without the sandbox anyway (students' code can then read the "
+#: How to grade without the sandbox, said with every reason it cannot start.
+OPT_OUT = (
+    "To grade without the sandbox anyway (students' code can then read the "
     "solutions and the gradebook), set `c.Sandbox.enabled = False` in nbgrader_config.py "
     "or pass `--Sandbox.enabled=False`; every notebook graded then logs a warning."
 )
+
+#: What to do for each kind of reason the sandbox cannot start (see :func:`fix_for`).
+FIXES = {
+    "bwrap": "How to fix: install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) "
+    "or set `c.Sandbox.bwrap` to its path.",
+    "userns": "How to fix: allow user namespaces (`sysctl -w "
+    "kernel.unprivileged_userns_clone=1` and `sysctl -w user.max_user_namespaces=10000`; in "
+    "a container, run it with user namespaces allowed).",
+    "disk": "How to fix: free space in the temporary folder named above, or point TMPDIR at "
+    "a folder with room (grading keeps each kernel's sockets and files there).",
+    "memory": "How to fix: free memory on this machine, or raise `c.Sandbox.memory_mb` "
+    "(the address space each kernel may map) if it is below what Python needs.",
+    "limit": "How to fix: a limit on processes or threads was hit; raise it (`ulimit -u`, "
+    "the pids limit of the container or cgroup, `c.Sandbox.max_processes`) or end "
+    "processes left running.",
+    "other": "How to fix: see the reason above; bubblewrap must be installed and allowed to "
+    "create user namespaces (`apt-get install bubblewrap`; `sysctl -w "
+    "kernel.unprivileged_userns_clone=1`).",
+}
+
+#: What to do when the sandbox cannot start because bubblewrap is missing or refused.
+FIX_HINT = f"{FIXES['bwrap']} {FIXES['userns']} {OPT_OUT}"
+
+#: Words of a failure (bubblewrap's, the kernel's or an errno's), in the order they are
+#: tested, and the kind of reason each means. ENOSPC from creating a namespace is the
+#: namespace count (user.max_user_namespaces), not the disk.
+_SIGNS = (
+    ("userns", ("creating new namespace failed", "new namespace", "uid map", "setting up uid")),
+    ("disk", ("no space left on device", "disk quota exceeded", "enospc")),
+    ("memory", ("cannot allocate memory", "memoryerror", "failed to map segment", "enomem")),
+    ("limit", ("resource temporarily unavailable", "eagain", "too many processes")),
+    ("userns", ("operation not permitted", "permission denied")),
+)
+
+
+def classify(reason: str) -> str:
+    """The kind of a reason the sandbox cannot start: ``bwrap`` (not installed),
+    ``userns`` (user namespaces refused or used up), ``disk`` (no space in the temporary
+    folder), ``memory``, ``limit`` (processes or threads) or ``other``."""
+    text = reason.lower()
+    if "is not installed" in text:
+        return "bwrap"
+    if "new namespace" in text and "no space left" in text:
+        return "userns"
+    for kind, words in _SIGNS:
+        if any(w in text for w in words):
+            return kind
+    return "other"
+
+
+def fix_for(reason: str) -> str:
+    """What to do about ``reason`` (from :func:`problem`), and how to opt out."""
+    return f"{FIXES[classify(reason)]} {OPT_OUT}"
+
 
 #: Runs inside the sandbox before the kernel: confine it (graders/confine.py, loaded by
 #: path before anything else is imported), then exec the kernel.
@@ -308,44 +359,66 @@ _AVAILABLE: dict[tuple[str, bool], str | None] = {}
 _LOCK = threading.RLock()
 
 
-def problem(settings: Sandbox | None = None) -> str | None:
-    """None when a sandboxed Python starts here; else why not, in plain words (cached)."""
+def problem(settings: Sandbox | None = None, cached: bool = True) -> str | None:
+    """None when a sandboxed Python starts here; else why not, in plain words, naming the
+    cause (cached unless ``cached`` is False; :func:`fix_for` says what to do)."""
     settings = settings or Sandbox()
     as_root = os.geteuid() == 0
     key = (settings.bwrap, as_root)
     with _LOCK:
-        if key not in _AVAILABLE:
+        if key not in _AVAILABLE or not cached:
             _AVAILABLE[key] = _try_sandbox(settings, as_root)
         return _AVAILABLE[key]
+
+
+#: Bytes the check writes in the temporary folder, as a kernel's files there would take.
+CHECK_WRITE_BYTES = 256 * 1024
 
 
 def _try_sandbox(settings: Sandbox, as_root: bool) -> str | None:
     bwrap = shutil.which(settings.bwrap)
     if bwrap is None:
         return f"bubblewrap ({settings.bwrap!r}) is not installed or not on PATH."
-    with tempfile.TemporaryDirectory(prefix="dlgrade-check-") as tmp:
-        work, ipc = Path(tmp) / "work", Path(tmp) / "ipc"
-        work.mkdir()
-        ipc.mkdir()
-        uid = _kernel_uid(settings) if as_root else -1
-        if as_root:
-            os.chown(ipc, uid, uid)
-        cmd = [bwrap, *bwrap_args(settings, work, ipc, kernel_env(None), as_root), "--"]
-        cmd += _launcher(settings, uid, as_root)
-        cmd += [sys.executable, "-c", "import graders; open('ok', 'w').write('ok')"]
-        try:
+    try:
+        with tempfile.TemporaryDirectory(prefix="dlgrade-check-") as tmp:
+            work, ipc = Path(tmp) / "work", Path(tmp) / "ipc"
+            work.mkdir()
+            ipc.mkdir()
+            # A kernel's sockets and connection file, and a warm kernel's copy of the
+            # submission, are written here: a full disk must show now, as what it is.
+            (ipc / "room").write_bytes(b"\0" * CHECK_WRITE_BYTES)
+            (ipc / "room").unlink()
+            uid = _kernel_uid(settings) if as_root else -1
+            if as_root:
+                os.chown(ipc, uid, uid)
+            cmd = [bwrap, *bwrap_args(settings, work, ipc, kernel_env(None), as_root), "--"]
+            cmd += _launcher(settings, uid, as_root)
+            cmd += [sys.executable, "-c", "import graders; open('ok', 'w').write('ok')"]
             run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"bubblewrap could not be run: {exc}"
-        if run.returncode != 0:
-            said = (run.stderr.strip() or run.stdout.strip() or "no message").splitlines()
-            return f"bubblewrap failed (exit {run.returncode}): {' / '.join(said[-3:])[:400]}"
+    except subprocess.TimeoutExpired:
+        return "bubblewrap did not start a sandboxed Python within 60 s."
+    except OSError as exc:
+        where = tempfile.gettempdir()
+        return (
+            f"the sandbox could not be set up in the temporary folder {where}: {_errno_text(exc)}"
+        )
+    if run.returncode != 0:
+        said = (run.stderr.strip() or run.stdout.strip() or "no message").splitlines()
+        return f"bubblewrap failed (exit {run.returncode}): {' / '.join(said[-3:])[:400]}"
     return None
 
 
+def _errno_text(exc: OSError) -> str:
+    """An OSError in words with its errno's name (``No space left on device (ENOSPC)``)."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return f"{exc.strerror or exc} ({name})" if name else str(exc)
+
+
 def require(settings: Sandbox | None = None) -> None:
-    """Raise :class:`SandboxUnavailable`, with the reason and the fix, when sandboxed
-    grading is switched on and cannot start here."""
+    """Raise :class:`SandboxUnavailable`, with the reason and the fix that matches it,
+    when sandboxed grading is switched on and cannot start here."""
     settings = settings or Sandbox()
     if not settings.enabled:
         return
@@ -353,7 +426,7 @@ def require(settings: Sandbox | None = None) -> None:
     if reason:
         raise SandboxUnavailable(
             "Autograding stopped: the sandbox for students' kernels cannot start on this "
-            f"machine. {reason}\n{FIX_HINT}"
+            f"machine. {reason}\n{fix_for(reason)}"
         )
 
 

@@ -64,17 +64,36 @@ def _verdicts(copy: Path, student: str) -> dict[str, list[tuple[str, str]]]:
 # ---------------------------------------------------------------------------- fast
 
 
-def test_a_submission_is_read_as_data_with_links_kept_as_links(tmp_path):
+def test_a_submission_is_read_as_data_without_its_links(tmp_path):
     course.submit(tmp_path, "ann", A, {NB: "{}", "data/x.txt": "1", "ref.py": Path("/etc/hosts")})
     task = parallel.read_submission(tmp_path, A, "ann")
     assert task.files == {NB: b"{}", "data/x.txt": b"1"}
-    assert task.links == {"ref.py": "/etc/hosts"}
+    assert task.notes == ["`ref.py` is a symbolic link, not a file: it was left out."]
     (tmp_path / "submitted" / "ann" / A / "data" / "x.txt").write_text("2")
     assert parallel.read_submission(tmp_path, A, "ann").digest != task.digest
 
 
+def test_a_notebook_that_is_a_link_reaches_the_worker_as_a_link_to_nothing(tmp_path):
+    course.submit(tmp_path, "ann", A, {NB: Path("/etc/hosts")})
+    task = parallel.read_submission(tmp_path, A, "ann")
+    assert (task.files, task.notebook_links) == ({}, [NB])
+    parallel._write_submission(task, tmp_path / "w")
+    assert os.readlink(tmp_path / "w" / NB) == parallel.LINK_REMOVED
+    assert not (tmp_path / "w" / NB).exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_sent_and_written_as_it_is(tmp_path):
+    name = b"r\xe9sum\xe9.txt"
+    course.submit(tmp_path, "ann", A, {NB: "{}", name: b"cv"})
+    task = parallel.read_submission(tmp_path, A, "ann")
+    assert task.files[os.fsdecode(name)] == b"cv"
+    assert task.digest == parallel.read_submission(tmp_path, A, "ann").digest
+    parallel._write_submission(task, tmp_path / "w")
+    assert (tmp_path / "w" / os.fsdecode(name)).read_bytes() == b"cv"
+
+
 def test_a_worker_refuses_paths_that_leave_the_submission_folder(tmp_path):
-    task = parallel.Task(A, "ann", {"../../escape.txt": b"x"}, {}, "d")
+    task = parallel.Task(A, "ann", {"../../escape.txt": b"x"}, "d")
     with pytest.raises(ValueError, match="leaves the submission folder"):
         parallel._write_submission(task, tmp_path / "sub")
     assert not (tmp_path / "escape.txt").exists()
@@ -218,3 +237,61 @@ def test_the_command_grades_on_local_workers(tmp_path, capsys):
     assert "2 submissions, 0 failed" in out.out
     assert "remaining 0" in out.err  # the progress bar
     assert _scores(copy, "correct") == _expected(copy, "correct")
+
+
+@pytest.mark.slow
+def test_bad_files_fail_alone_and_honest_students_keep_their_scores(tmp_path, client):
+    """A class with the corpus's file attacks (links to devices, a pipe, a device, a socket,
+    a Latin-1 file name, a large honest file), a notebook that is a pipe and a submission
+    folder that is a link, graded on the workers: nothing is followed or opened, each
+    left-out file is named in the feedback, the pipe notebook and the linked folder fail
+    alone with a message, and every other student gets the scores sequential grading
+    gives."""
+    from tests.corpus import entries as corpus
+
+    copy = _course(tmp_path / "c", kinds=("correct", "partly_wrong"))
+    entries = {e.student: e for e in corpus.ENTRIES if e.student.startswith("fil_")}
+    assert len(entries) == 7
+    for entry in entries.values():
+        course.submit(copy, entry.student, A, entry.build(copy))
+    # An honest 600 MiB checkpoint (sparse): over the default limits, never read.
+    course.submit(copy, "big", A, {NB: golden.build("correct", copy, A, NB), "ckpt.h5": 600 << 20})
+    course.submit(copy, "pipe_nb", A, {NB: course.SpecialFile("fifo")})
+    (copy / "submitted" / "linked").mkdir()
+    (copy / "submitted" / "linked" / A).symlink_to(copy / "solutions")
+    results = {r.student: r for r in parallel.autograde_parallel(copy, A, client=client)}
+    assert not results["pipe_nb"].ok and "named pipe" in results["pipe_nb"].error
+    assert not results["linked"].ok and "symbolic link" in results["linked"].error
+    assert not (copy / "autograded" / "linked").exists()
+    for kind in ("correct", "partly_wrong"):
+        assert results[kind].ok and _scores(copy, kind) == _expected(copy, kind)
+    assert results["big"].ok and _scores(copy, "big") == _expected(copy, "correct")
+    big = (copy / "autograded" / "big" / A / NB).read_text(encoding="utf-8")
+    assert "`ckpt.h5` (600.0 MiB) is larger than the limit of 64.0 MiB per file" in big
+    assert not (copy / "autograded" / "big" / A / "ckpt.h5").exists()
+    for student, entry in entries.items():
+        assert results[student].ok, (student, results[student].error)
+        assert _scores(copy, student) == entry.expected(copy), student
+        text = (copy / "autograded" / student / A / NB).read_text(encoding="utf-8")
+        assert all(s in text for s in entry.feedback), student
+    again = parallel.autograde_parallel(copy, A, client=client, progress=False)
+    assert {r.student for r in again if not r.skipped} == {"pipe_nb", "linked"}
+
+
+@pytest.mark.slow
+def test_the_client_sends_a_few_submissions_at_a_time(client):
+    """Submissions are read when they are sent, at most ``window`` ahead of the results."""
+    sent: list[str] = []
+    landed: list[tuple[str, int]] = []
+
+    def send(student: str):
+        sent.append(student)
+        return client.submit(parallel.Executed, student, "d", True, key=student, pure=False)
+
+    def finish(student, digest, executed, via):
+        landed.append((student, len(sent)))
+
+    pending = [(f"s{i}", "d") for i in range(12)]
+    parallel._stream(pending, send, finish, window=3)
+    assert sorted(s for s, _ in landed) == sorted(s for s, _ in pending)
+    assert all(n - i <= 3 for i, (_, n) in enumerate(landed))

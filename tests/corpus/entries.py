@@ -1339,6 +1339,6 @@ def by_student() -> dict[str, Entry]:
     return {e.student: e for e in ENTRIES}
 
 
-from tests.corpus import entries_isolation, entries_judge  # noqa: E402
+from tests.corpus import entries_files, entries_isolation, entries_judge  # noqa: E402
 
-ENTRIES += entries_isolation.ENTRIES + entries_judge.ENTRIES
+ENTRIES += entries_isolation.ENTRIES + entries_judge.ENTRIES + entries_files.ENTRIES
