@@ -362,9 +362,9 @@ class RobustExecute(Execute):
                 "code can read the solutions and the gradebook and use the network.",
                 (resources or {}).get("nbgrader", {}).get("notebook", "a notebook"),
             )
-        self._deadline = (
-            time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
-        )
+        # The notebook's time starts with its first cell, not with the kernel's start (which
+        # a busy grading machine slows down, through no fault of the student's).
+        self._deadline = None
         self._output_sizes = {}
         self._notebook_output = 0
         self._over_notebook_limit = None
@@ -461,6 +461,8 @@ class RobustExecute(Execute):
         return min(limits) if limits else None
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
+        if cell.cell_type == "code" and self._deadline is None and self.notebook_timeout > 0:
+            self._deadline = time.monotonic() + self.notebook_timeout
         if (
             cell.cell_type == "code"
             and self._deadline is not None
@@ -564,6 +566,18 @@ class RobustExecute(Execute):
         self._monitors = []
 
     def output(self, outs: list, msg: dict[str, Any], display_id: Any, cell_index: int):
+        if nesting_exceeds(msg.get("content"), MAX_NESTING):
+            # Copying or measuring it would recurse past Python's limit: a note instead.
+            self.log.warning("Cell %d sent an output nested too deeply; replaced", cell_index)
+            outs.append(
+                nbformat.v4.new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"\n[An output of this cell was nested more than {MAX_NESTING} "
+                    "levels deep: it was left out.]\n",
+                )
+            )
+            return None
         per_cell, per_notebook = self.max_output_bytes, self.max_notebook_output_bytes
         if per_cell < 0 and per_notebook < 0:
             return super().output(outs, msg, display_id, cell_index)

@@ -115,3 +115,38 @@ def test_the_course_sets_both_output_limits():
     assert executor.max_output_bytes == 16 << 20
     assert executor.max_notebook_output_bytes == 64 << 20
     assert executor.max_message_bytes == executor.message_limit() == 64 << 20
+
+
+def test_an_output_nested_too_deeply_is_left_out_and_the_notebook_goes_on(tmp_path):
+    # 900 levels: the kernel can still send it (deeper, its own JSON encoder refuses), and
+    # copying it on the grader's side would recurse past Python's limit.
+    nested = "v = 0\nfor _ in range(900):\n    v = [v]\n"
+    nb, _ = run_limited(
+        tmp_path,
+        [
+            nested + "from IPython.display import display\n"
+            "display({'application/json': {'v': v}, 'text/plain': 'deep'}, raw=True)\n"
+            "print('after')",
+            "print('next cell')",
+        ],
+        timeout=60,
+    )
+    deep, after = nb.cells
+    text = "".join("".join(o.get("text", "")) for o in deep.outputs)
+    assert "nested more than" in text and "after" in text
+    assert "".join(after.outputs[0]["text"]) == "next cell\n"
+
+
+def test_the_notebooks_time_starts_with_its_first_cell_not_the_kernels_start(tmp_path):
+    # Two cells of 1.5 s each under a 2.5 s notebook limit: the first runs whole however long
+    # the kernel took to start, the second is cut at the limit.
+    nb, resources = run_limited(
+        tmp_path,
+        ["import time; time.sleep(1.5); print('one')", "time.sleep(3); print('two')", "3"],
+        notebook_timeout=3,
+        timeout=30,
+    )
+    assert "".join(nb.cells[0].outputs[0]["text"]) == "one\n"
+    printed = [o.get("text", "") for o in nb.cells[1].outputs if o["output_type"] == "stream"]
+    assert "two\n" not in printed and nb.cells[2].outputs == []
+    assert any("longer than its limit of 3 s" in p for p in resources["dlgrade"]["problems"])
