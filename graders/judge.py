@@ -2,7 +2,8 @@
 
 Runs in the grading process, never in the student's kernel. For each graded test cell it
 reads the names of the hidden checks from the cell's own source (restored from the
-gradebook by nbgrader, so the student cannot change it), regenerates each check's inputs,
+gradebook by nbgrader, so the student cannot change it), regenerates each check's inputs
+(from its name and the submission's secret),
 runs the reference from ``solutions/<assignment>.py`` and compares with the record the
 kernel emitted in that cell. The cell's outputs are then rewritten by the trusted side, so
 nothing the kernel printed, raised or displayed can turn a failing cell into a passing one.
@@ -13,12 +14,13 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from graders.cases import Check, assignment_of, get_check
+from graders.cases import Check, assignment_of, get_check, inputs_id
 from graders.compare import compare
 from graders.encoding import RECORD_MIME, EncodingError, decode
 
@@ -75,7 +77,11 @@ class CellVerdict:
 # ---------------------------------------------------------------------------- references
 
 _MODULES: dict[Path, ModuleType] = {}
-_REFERENCE_CACHE: dict[tuple[Path, str], list[Any]] = {}
+#: Reference outputs by (reference module, check, secret). Those of the public inputs (no
+#: secret) are kept; of a submission's secret only the last few (each is used once per
+#: submission, and a class would fill the memory).
+_REFERENCE_CACHE: OrderedDict[tuple[Path, str, int | None], list[Any]] = OrderedDict()
+SECRET_ENTRIES_KEPT = 32
 
 
 def load_reference(assignment: str, solutions_dir: Path) -> ModuleType:
@@ -92,12 +98,20 @@ def load_reference(assignment: str, solutions_dir: Path) -> ModuleType:
     return _MODULES[path]
 
 
-def reference_outputs(check: Check, module: ModuleType) -> list[Any]:
-    """The reference's outputs on every case of ``check`` (cached per process)."""
-    key = (Path(module.__file__ or "").resolve(), check.name)
+def reference_outputs(
+    check: Check, module: ModuleType, secret: int | None = None, cases: list[Any] | None = None
+) -> list[Any]:
+    """The reference's outputs on every case of ``check`` for ``secret`` (None: the public
+    inputs), cached per process; ``cases``: those cases, when already built."""
+    key = (Path(module.__file__ or "").resolve(), check.name, secret)
     if key not in _REFERENCE_CACHE:
         functions = [getattr(module, f) for f in check.functions]
-        _REFERENCE_CACHE[key] = [check.run_case(case, functions) for case in check.cases()]
+        cases = check.cases(secret) if cases is None else cases
+        _REFERENCE_CACHE[key] = [check.run_case(case, functions) for case in cases]
+        kept = [k for k in _REFERENCE_CACHE if k[2] is not None]
+        for old in kept[: max(0, len(kept) - SECRET_ENTRIES_KEPT)]:
+            del _REFERENCE_CACHE[old]
+    _REFERENCE_CACHE.move_to_end(key)
     return _REFERENCE_CACHE[key]
 
 
@@ -129,18 +143,31 @@ def probe_calls(source: str) -> list[str]:
     return [name for _, _, name in sorted(names)]
 
 
-def judge_record(check: Check, record: Any, module: ModuleType) -> CheckResult:
-    """Compare one kernel record (raw JSON data) with the reference on the trusted side."""
+def judge_record(
+    check: Check, record: Any, module: ModuleType, secret: int | None = None
+) -> CheckResult:
+    """Compare one kernel record (raw JSON data) with the reference on the trusted side, on
+    the inputs of ``secret`` (the submission's; None: the public inputs)."""
     result = CheckResult(check.name, passed=False, hint=check.hint)
-    cases = check.cases()
+    cases = check.cases(secret)
     if not isinstance(record, dict) or record.get("check") != check.name:
         result.problems.append("the recorded result is malformed")
+        return result
+    if record.get("inputs", inputs_id(None)) != inputs_id(secret):  # none claimed: public
+        result.problems.append(
+            "the result was recorded on other inputs than this submission's hidden inputs "
+            "(the notebook did not run with the grader's setup)"
+        )
         return result
     entries = record.get("cases")
     if not isinstance(entries, list) or len(entries) != len(cases):
         result.problems.append(f"expected results for {len(cases)} cases in the record")
         return result
-    expected_all = reference_outputs(check, module) if check.compare_values else [None] * len(cases)
+    expected_all = (
+        reference_outputs(check, module, secret, cases)
+        if check.compare_values
+        else [None] * len(cases)
+    )
     for i, (case, entry, expected) in enumerate(zip(cases, entries, expected_all, strict=True)):
         if not isinstance(entry, dict) or not entry.get("ok"):
             error = entry.get("error") if isinstance(entry, dict) else None
@@ -201,11 +228,13 @@ def judge_cell(
     assignment: str,
     solutions_dir: Path,
     context_problems: list[str] | None = None,
+    secret: int | None = None,
 ) -> CellVerdict:
     """Decide one graded test cell.
 
     ``outputs`` are the kernel's outputs for the cell; ``context_problems`` are
-    notebook-level problems (unreadable file, dead kernel) that explain missing records.
+    notebook-level problems (unreadable file, dead kernel) that explain missing records;
+    ``secret`` is the submission's (:mod:`graders.hidden_inputs`; None: the public inputs).
     """
     verdict = CellVerdict(grade_id, results=[])
     errors = [o for o in outputs if o.get("output_type") == "error"]
@@ -255,7 +284,7 @@ def judge_cell(
         elif len(found) > 1 or names.count(name) > 1:
             verdict.results.append(CheckResult(name, False, ["more than one result was recorded"]))
         else:
-            verdict.results.append(judge_record(check, found[0], module))
+            verdict.results.append(judge_record(check, found[0], module, secret))
     if context_problems and not verdict.passed:
         verdict.problems = list(context_problems) + verdict.problems
     return verdict
