@@ -9,9 +9,12 @@ Registered in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them:
 - :class:`RobustExecute` runs the notebook like nbgrader's ``Execute``, with the kernel in
   the sandbox (:mod:`graders.sandbox`) and limits on time per cell, time per notebook and
   output per cell; a kernel that dies or hangs fails the cells that did not run instead of
-  aborting the whole submission.
+  aborting the whole submission. Before the notebook's first cell it hands the kernel the
+  submission's secret (:mod:`graders.hidden_inputs`, drawn and kept in the gradebook), from
+  which the probes draw the hidden inputs.
 - :class:`JudgeHiddenTests` decides every graded test cell on the trusted side
-  (:mod:`graders.judge`) and rewrites its outputs before ``SaveAutoGrades`` reads them.
+  (:mod:`graders.judge`), on the inputs of the secret kept in the gradebook, and rewrites
+  its outputs before ``SaveAutoGrades`` reads them.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from nbgrader.preprocessors.execute import UnresponsiveKernelError
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Integer, Unicode
 
-from graders.judge import judge_cell, rewrite_outputs
+from graders import hidden_inputs
+from graders.judge import CellVerdict, judge_cell, rewrite_outputs
 from graders.sandbox import Sandbox, SandboxedKernelManager
 
 #: Seconds between interrupts of a cell over its time that does not stop.
@@ -175,6 +179,8 @@ class RobustExecute(Execute):
         self._deadline: float | None = None
         self._output_sizes: dict[int, int] = {}
         self._running: str | None = None
+        self._secret: int | None = None
+        self._secret_given_to: Any = None  # the kernel client the secret was handed to
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         if not self.sandbox.enabled:
@@ -188,6 +194,13 @@ class RobustExecute(Execute):
         )
         self._output_sizes = {}
         self.timeout_func = self._cell_timeout
+        info = (resources or {}).get("nbgrader", {})
+        self._secret = None
+        self._secret_given_to = None
+        if info.get("db_url") and info.get("student") and info.get("assignment"):
+            self._secret = hidden_inputs.secret_for(
+                info["db_url"], info["assignment"], info["student"]
+            )
         try:
             return super().preprocess(nb, resources, km=km)
         except (DeadKernelError, UnresponsiveKernelError, CellTimeoutError) as exc:
@@ -241,7 +254,21 @@ class RobustExecute(Execute):
             limits.append(max(1, math.ceil(self._deadline - time.monotonic())))
         return min(limits) if limits else None
 
+    def _give_secret(self) -> None:
+        """Hand the submission's secret to the kernel (the probes draw the hidden inputs from
+        it): one silent line, before the notebook's first cell, in every new kernel. Nothing
+        depends on it but the kernel's own records: without it they are refused."""
+        if self._secret is None or self.kc is None or self._secret_given_to is self.kc:
+            return
+        self._secret_given_to = self.kc
+        code = f"__import__('graders.probe').probe.use_secret({self._secret})"
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        reply = self.wait_for_reply(msg_id)
+        if reply is None or reply.get("content", {}).get("status") != "ok":
+            self.log.warning("The kernel did not take the hidden inputs' secret")
+
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
+        self._give_secret()
         if (
             cell.cell_type == "code"
             and self._deadline is not None
@@ -293,16 +320,36 @@ class JudgeHiddenTests(NbGraderPreprocessor):
     ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]):
-        assignment = resources["nbgrader"]["assignment"]
+        info = resources["nbgrader"]
+        assignment = info["assignment"]
         solutions = Path(self.solutions_dir or os.path.join(os.getcwd(), "solutions"))
         problems = list(nb.metadata.get(META_KEY, {}).get("problems", []))
         problems += resources.get(META_KEY, {}).get("problems", [])
+        secret, missing = self._secret(info)
         for cell in nb.cells:
             if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
                 continue
             grade_id = cell.metadata["nbgrader"].get("grade_id", "?")
             outputs = [copy.deepcopy(dict(o)) for o in cell.get("outputs", [])]
-            verdict = judge_cell(grade_id, cell.source, outputs, assignment, solutions, problems)
+            if missing:  # fail closed: no inputs to judge on
+                verdict = CellVerdict(grade_id, results=[], problems=[missing])
+            else:
+                verdict = judge_cell(
+                    grade_id, cell.source, outputs, assignment, solutions, problems, secret
+                )
             cell.outputs = [nbformat.from_dict(o) for o in rewrite_outputs(outputs, verdict)]
             self.log.info("%s: %s", grade_id, "passed" if verdict.passed else "failed")
         return nb, resources
+
+    def _secret(self, info: dict[str, Any]) -> tuple[int | None, str]:
+        """The submission's secret kept in the gradebook, or why there is none."""
+        try:
+            secret = hidden_inputs.lookup(info["db_url"], info["assignment"], info["student"])
+        except Exception as exc:  # noqa: BLE001 - fail closed, with the reason
+            return None, f"The hidden inputs of this submission could not be read: {exc}"
+        if secret is None:
+            return None, (
+                "No hidden inputs were drawn for this submission, so its hidden checks "
+                "cannot be judged; grade it again."
+            )
+        return secret, ""
