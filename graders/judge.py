@@ -12,6 +12,7 @@ nothing the kernel printed, raised or displayed can turn a failing cell into a p
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import json
 from collections import OrderedDict
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import numpy as np
 
 from graders.cases import Check, assignment_of, get_check, inputs_id
 from graders.compare import compare
@@ -77,10 +80,13 @@ class CellVerdict:
 # ---------------------------------------------------------------------------- references
 
 _MODULES: dict[Path, ModuleType] = {}
-#: Reference outputs by (reference module, check, secret). Those of the public inputs (no
-#: secret) are kept; of a submission's secret only the last few (each is used once per
-#: submission, and a class would fill the memory).
-_REFERENCE_CACHE: OrderedDict[tuple[Path, str, int | None], list[Any]] = OrderedDict()
+#: Reference outputs by (reference module, check, inputs): the inputs are those drawn for a
+#: secret, named by their digest (so a check whose inputs do not depend on the secret, such
+#: as a model structure, is computed once), or by the secret where they cannot be digested.
+#: Those of the public inputs are kept; of other inputs only the last few (each secret is
+#: used once per submission, and a class would fill the memory).
+_REFERENCE_CACHE: OrderedDict[tuple[Path, str, str], list[Any]] = OrderedDict()
+_PUBLIC_KEYS: set[tuple[Path, str, str]] = set()
 SECRET_ENTRIES_KEPT = 32
 
 
@@ -98,20 +104,53 @@ def load_reference(assignment: str, solutions_dir: Path) -> ModuleType:
     return _MODULES[path]
 
 
+def inputs_digest(cases: Any) -> str | None:
+    """A digest of a check's cases (arrays, numbers, strings, and lists, tuples and dicts of
+    them), or None for anything else."""
+    digest = hashlib.sha256()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            digest.update(f"A{value.dtype.str}{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, list | tuple):
+            digest.update(f"{type(value).__name__}{len(value)}".encode())
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            digest.update(f"dict{len(value)}".encode())
+            for key in sorted(value, key=repr):
+                walk(key)
+                walk(value[key])
+        elif value is None or isinstance(value, bool | int | float | str | np.generic):
+            digest.update(f"{type(value).__name__}:{value!r};".encode())
+        else:
+            raise TypeError(type(value).__name__)
+
+    try:
+        walk(cases)
+    except TypeError:
+        return None
+    return digest.hexdigest()
+
+
 def reference_outputs(
     check: Check, module: ModuleType, secret: int | None = None, cases: list[Any] | None = None
 ) -> list[Any]:
     """The reference's outputs on every case of ``check`` for ``secret`` (None: the public
-    inputs), cached per process; ``cases``: those cases, when already built."""
-    key = (Path(module.__file__ or "").resolve(), check.name, secret)
+    inputs), cached per process by the inputs; ``cases``: those cases, when already built."""
+    cases = check.cases(secret) if cases is None else cases
+    inputs = inputs_digest(cases) or f"secret:{secret}"
+    key = (Path(module.__file__ or "").resolve(), check.name, inputs)
     if key not in _REFERENCE_CACHE:
         functions = [getattr(module, f) for f in check.functions]
-        cases = check.cases(secret) if cases is None else cases
         _REFERENCE_CACHE[key] = [check.run_case(case, functions) for case in cases]
-        kept = [k for k in _REFERENCE_CACHE if k[2] is not None]
-        for old in kept[: max(0, len(kept) - SECRET_ENTRIES_KEPT)]:
-            del _REFERENCE_CACHE[old]
+    if secret is None:
+        _PUBLIC_KEYS.add(key)
     _REFERENCE_CACHE.move_to_end(key)
+    others = [k for k in _REFERENCE_CACHE if k not in _PUBLIC_KEYS]
+    for old in others[: max(0, len(others) - SECRET_ENTRIES_KEPT)]:
+        del _REFERENCE_CACHE[old]
     return _REFERENCE_CACHE[key]
 
 

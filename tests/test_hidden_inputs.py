@@ -21,7 +21,14 @@ from graders import hidden_inputs, parallel
 from graders.cases import get_check, inputs_id
 from graders.compare import compare
 from graders.encoding import RECORD_MIME
-from graders.judge import SECRET_ENTRIES_KEPT, judge_record, load_reference, reference_outputs
+from graders.judge import (
+    _PUBLIC_KEYS,
+    _REFERENCE_CACHE,
+    SECRET_ENTRIES_KEPT,
+    judge_record,
+    load_reference,
+    reference_outputs,
+)
 from graders.nbgrader_plugins import JudgeHiddenTests
 from graders.probe import collect
 
@@ -89,17 +96,24 @@ def test_a_record_made_on_other_inputs_fails_even_with_right_values():
     assert genuine_other["inputs"] == inputs_id(5) != inputs_id(6)
 
 
-def test_the_reference_cache_is_kept_per_secret_and_bounded():
+def test_the_reference_cache_is_kept_per_inputs_and_bounded():
     check, ref = get_check("softmax_values"), _reference()
+    public = reference_outputs(check, ref)
     first, second = reference_outputs(check, ref, 101), reference_outputs(check, ref, 102)
     assert not _same_cases(first, second)
-    assert not _same_cases(first, reference_outputs(check, ref))
+    assert not _same_cases(first, public)
+    assert _same_cases(first, [ref.softmax(*case) for case in check.cases(101)])
     for secret in range(1000, 1000 + 2 * SECRET_ENTRIES_KEPT):
         reference_outputs(check, ref, secret)
-    from graders.judge import _REFERENCE_CACHE
+    assert sum(1 for key in _REFERENCE_CACHE if key not in _PUBLIC_KEYS) <= SECRET_ENTRIES_KEPT
+    assert reference_outputs(check, ref) is public  # the public inputs' stay
 
-    assert sum(1 for key in _REFERENCE_CACHE if key[2] is not None) <= SECRET_ENTRIES_KEPT
-    assert any(key[1] == check.name and key[2] is None for key in _REFERENCE_CACHE)
+
+def test_a_check_whose_inputs_do_not_depend_on_the_secret_is_computed_once():
+    check = get_check("initialize_with_zeros_values")
+    ref = load_reference("w2_gradient_descent", SOLUTIONS)
+    assert _same_cases(check.cases(1), check.cases(2))
+    assert reference_outputs(check, ref, 1) is reference_outputs(check, ref, 2)
 
 
 # ---------------------------------------------------------------------------- gradebook
