@@ -6,9 +6,10 @@ hidden inputs per submission (a secret each, so the reference cache misses every
 For each assignment, every hidden check's record is made once per student with the reference
 functions standing in for the student's (kernel-side work, not timed); then the judge's
 :func:`graders.judge.judge_record` is timed over the class, in one process, as plain
-nbgrader runs it: first with the public inputs for every student (the reference computed
-once, then cached), then with a secret per student. Seconds per notebook, median of the
-students after the first (the first pays the imports and data loading in both).
+nbgrader runs it, student after student: once with the public inputs (shared by every
+student: the reference computed once, then cached) and once with the student's own secret,
+alternating. Seconds per notebook, median of the students after the first (the first pays
+the imports and data loading).
 """
 
 from __future__ import annotations
@@ -79,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     for assignment in assignments:
         secrets = [hidden_inputs.draw() for _ in range(args.students)]
         made = records(assignment, [None, *secrets])
-        judge._REFERENCE_CACHE.clear()
-        shared = [judge_seconds(assignment, made[None], None) for _ in secrets]
-        judge._REFERENCE_CACHE.clear()
-        own = [judge_seconds(assignment, made[s], s) for s in secrets]
+        shared, own = [], []
+        for secret in secrets:  # alternating, so that machine noise hits both alike
+            shared.append(judge_seconds(assignment, made[None], None))
+            own.append(judge_seconds(assignment, made[secret], secret))
         a, b = statistics.median(shared[1:] or shared), statistics.median(own[1:] or own)
         print(f"{assignment:24} {a:21.3f} {b:22.3f}", flush=True)
     return 0
