@@ -2,7 +2,8 @@
 
 Runs in the grading process, never in the student's kernel. For each graded test cell it
 reads the names of the hidden checks from the cell's own source (restored from the
-gradebook by nbgrader, so the student cannot change it), regenerates each check's inputs,
+gradebook by nbgrader, so the student cannot change it), regenerates each check's inputs
+(from its name and the submission's secret),
 runs the reference from ``solutions/<assignment>.py`` and compares with the record the
 kernel emitted in that cell. The cell's outputs are then rewritten by the trusted side, so
 nothing the kernel printed, raised or displayed can turn a failing cell into a passing one.
@@ -16,15 +17,19 @@ failure handling, so a hostile record fails its own check and nothing else, and 
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import json
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from graders.cases import Check, assignment_of, get_check
+import numpy as np
+
+from graders.cases import Check, assignment_of, get_check, inputs_id
 from graders.compare import compare
 from graders.encoding import RECORD_MIME, EncodingError, check_bounds, decode
 
@@ -120,7 +125,14 @@ class CellVerdict:
 # ---------------------------------------------------------------------------- references
 
 _MODULES: dict[Path, ModuleType] = {}
-_REFERENCE_CACHE: dict[tuple[Path, str], list[Any]] = {}
+#: Reference outputs by (reference module, check, inputs): the inputs are those drawn for a
+#: secret, named by their digest (so a check whose inputs do not depend on the secret, such
+#: as a model structure, is computed once), or by the secret where they cannot be digested.
+#: Those of the public inputs are kept; of other inputs only the last few (each secret is
+#: used once per submission, and a class would fill the memory).
+_REFERENCE_CACHE: OrderedDict[tuple[Path, str, str], list[Any]] = OrderedDict()
+_PUBLIC_KEYS: set[tuple[Path, str, str]] = set()
+SECRET_ENTRIES_KEPT = 32
 
 
 def load_reference(assignment: str, solutions_dir: Path) -> ModuleType:
@@ -137,12 +149,53 @@ def load_reference(assignment: str, solutions_dir: Path) -> ModuleType:
     return _MODULES[path]
 
 
-def reference_outputs(check: Check, module: ModuleType) -> list[Any]:
-    """The reference's outputs on every case of ``check`` (cached per process)."""
-    key = (Path(module.__file__ or "").resolve(), check.name)
+def inputs_digest(cases: Any) -> str | None:
+    """A digest of a check's cases (arrays, numbers, strings, and lists, tuples and dicts of
+    them), or None for anything else."""
+    digest = hashlib.sha256()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            digest.update(f"A{value.dtype.str}{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, list | tuple):
+            digest.update(f"{type(value).__name__}{len(value)}".encode())
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            digest.update(f"dict{len(value)}".encode())
+            for key in sorted(value, key=repr):
+                walk(key)
+                walk(value[key])
+        elif value is None or isinstance(value, bool | int | float | str | np.generic):
+            digest.update(f"{type(value).__name__}:{value!r};".encode())
+        else:
+            raise TypeError(type(value).__name__)
+
+    try:
+        walk(cases)
+    except TypeError:
+        return None
+    return digest.hexdigest()
+
+
+def reference_outputs(
+    check: Check, module: ModuleType, secret: int | None = None, cases: list[Any] | None = None
+) -> list[Any]:
+    """The reference's outputs on every case of ``check`` for ``secret`` (None: the public
+    inputs), cached per process by the inputs; ``cases``: those cases, when already built."""
+    cases = check.cases(secret) if cases is None else cases
+    inputs = inputs_digest(cases) or f"secret:{secret}"
+    key = (Path(module.__file__ or "").resolve(), check.name, inputs)
     if key not in _REFERENCE_CACHE:
         functions = [getattr(module, f) for f in check.functions]
-        _REFERENCE_CACHE[key] = [check.run_case(case, functions) for case in check.cases()]
+        _REFERENCE_CACHE[key] = [check.run_case(case, functions) for case in cases]
+    if secret is None:
+        _PUBLIC_KEYS.add(key)
+    _REFERENCE_CACHE.move_to_end(key)
+    others = [k for k in _REFERENCE_CACHE if k not in _PUBLIC_KEYS]
+    for old in others[: max(0, len(others) - SECRET_ENTRIES_KEPT)]:
+        del _REFERENCE_CACHE[old]
     return _REFERENCE_CACHE[key]
 
 
@@ -175,9 +228,14 @@ def probe_calls(source: str) -> list[str]:
 
 
 def judge_record(
-    check: Check, record: Any, module: ModuleType, deadline: float | None = None
+    check: Check,
+    record: Any,
+    module: ModuleType,
+    secret: int | None = None,
+    deadline: float | None = None,
 ) -> CheckResult:
-    """Compare one kernel record (raw JSON data) with the reference on the trusted side.
+    """Compare one kernel record (raw JSON data) with the reference on the trusted side, on
+    the inputs of ``secret`` (the submission's; None: the public inputs).
 
     Never raises for anything in ``record``: a record that is malformed, too large or that
     makes a comparison fail fails the check with a message. Cases not reached before
@@ -185,7 +243,7 @@ def judge_record(
     """
     result = CheckResult(check.name, passed=False, hint=check.hint)
     try:
-        _judge_record(check, record, module, deadline, result)
+        _judge_record(check, record, module, deadline, result, secret)
     except Exception as exc:  # noqa: BLE001 - a hostile record fails its check, nothing more
         result.problems.append(f"the recorded result could not be judged ({_failure(exc)})")
     result.passed = not result.problems
@@ -198,6 +256,7 @@ def _judge_record(
     module: ModuleType,
     deadline: float | None,
     result: CheckResult,
+    secret: int | None = None,
 ) -> None:
     if isinstance(record, EncodingError):
         result.problems.append(f"the recorded result was refused: {record}")
@@ -207,9 +266,15 @@ def _judge_record(
     except EncodingError as exc:
         result.problems.append(f"the recorded result was refused: {exc}")
         return
-    cases = check.cases()
+    cases = check.cases(secret)
     if not isinstance(record, dict) or record.get("check") != check.name:
         result.problems.append("the recorded result is malformed")
+        return
+    if record.get("inputs", inputs_id(None)) != inputs_id(secret):  # none claimed: public
+        result.problems.append(
+            "the result was recorded on other inputs than this submission's hidden inputs "
+            "(the notebook did not run with the grader's setup)"
+        )
         return
     entries = record.get("cases")
     if not isinstance(entries, list) or len(entries) != len(cases):
@@ -218,7 +283,11 @@ def _judge_record(
     if _expired(deadline):
         result.problems.append(TIME_RAN_OUT)
         return
-    expected_all = reference_outputs(check, module) if check.compare_values else [None] * len(cases)
+    expected_all = (
+        reference_outputs(check, module, secret, cases)
+        if check.compare_values
+        else [None] * len(cases)
+    )
     for i, (case, entry, expected) in enumerate(zip(cases, entries, expected_all, strict=True)):
         if _expired(deadline):
             result.problems.append(f"case {i}: {TIME_RAN_OUT}")
@@ -297,18 +366,20 @@ def judge_cell(
     assignment: str,
     solutions_dir: Path,
     context_problems: list[str] | None = None,
+    secret: int | None = None,
     deadline: float | None = None,
 ) -> CellVerdict:
     """Decide one graded test cell.
 
     ``outputs`` are the kernel's outputs for the cell; ``context_problems`` are
     notebook-level problems (unreadable file, dead kernel) that explain missing records;
+    ``secret`` is the submission's (:mod:`graders.hidden_inputs`; None: the public inputs);
     checks not reached before ``deadline`` (a :func:`time.monotonic` value) fail. Never
     raises for anything in ``outputs``: the cell fails with a message instead.
     """
     verdict = CellVerdict(grade_id, results=[])
     try:
-        _judge_cell(verdict, source, outputs, assignment, solutions_dir, deadline)
+        _judge_cell(verdict, source, outputs, assignment, solutions_dir, deadline, secret)
     except Exception as exc:  # noqa: BLE001 - whatever the outputs hold, the cell fails
         verdict.problems.append(f"The grader could not judge this cell ({_failure(exc)}).")
     if context_problems and not verdict.passed:
@@ -323,6 +394,7 @@ def _judge_cell(
     assignment: str,
     solutions_dir: Path,
     deadline: float | None,
+    secret: int | None = None,
 ) -> None:
     grade_id = verdict.grade_id
     outputs = [o for o in outputs if isinstance(o, dict)]
@@ -382,7 +454,7 @@ def _judge_cell(
         elif len(found) > 1 or names.count(name) > 1:
             verdict.results.append(CheckResult(name, False, ["more than one result was recorded"]))
         else:
-            verdict.results.append(judge_record(check, found[0], module, deadline))
+            verdict.results.append(judge_record(check, found[0], module, secret, deadline))
 
 
 def rewrite_outputs(outputs: list[dict[str, Any]], verdict: CellVerdict) -> list[dict[str, Any]]:

@@ -10,11 +10,14 @@ Registered in ``nbgrader_config.py``, so plain ``nbgrader autograde`` uses them:
 - :class:`RobustExecute` runs the notebook like nbgrader's ``Execute``, with the kernel in
   the sandbox (:mod:`graders.sandbox`) and limits on time per cell, time per notebook and
   output per cell; a kernel that dies or hangs fails the cells that did not run instead of
-  aborting the whole submission.
+  aborting the whole submission. Before the notebook's first cell it hands the kernel the
+  submission's secret (:mod:`graders.hidden_inputs`, drawn and kept in the gradebook), from
+  which the probes draw the hidden inputs.
 - :class:`JudgeHiddenTests` decides every graded test cell on the trusted side
-  (:mod:`graders.judge`) and rewrites its outputs before ``SaveAutoGrades`` reads them,
-  within a time limit per notebook (``c.JudgeHiddenTests.timeout``); whatever a cell's
-  outputs hold, it gets a verdict with a message.
+  (:mod:`graders.judge`), on the inputs of the secret kept in the gradebook, and rewrites
+  its outputs before ``SaveAutoGrades`` reads them, within a time limit per notebook
+  (``c.JudgeHiddenTests.timeout``); whatever a cell's outputs hold, it gets a verdict with a
+  message.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from traitlets import Float, Integer, List, Unicode
 from zmq.utils.monitor import parse_monitor_message
 
-from graders import submissions
+from graders import hidden_inputs, submissions
 from graders.judge import CellVerdict, judge_cell, nesting_exceeds, rewrite_outputs
 from graders.sandbox import Sandbox, SandboxedKernelManager
 
@@ -354,6 +357,8 @@ class RobustExecute(Execute):
         self._cell_index = -1
         self._monitors: list[Any] = []
         self._dropped = False
+        self._secret: int | None = None
+        self._secret_given_to: Any = None  # the kernel client the secret was handed to
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         if not self.sandbox.enabled:
@@ -371,6 +376,13 @@ class RobustExecute(Execute):
         self._cell_index = -1
         self._dropped = False
         self.timeout_func = self._cell_timeout
+        info = (resources or {}).get("nbgrader", {})
+        self._secret = None
+        self._secret_given_to = None
+        if info.get("db_url") and info.get("student") and info.get("assignment"):
+            self._secret = hidden_inputs.secret_for(
+                info["db_url"], info["assignment"], info["student"]
+            )
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
         except (DeadKernelError, UnresponsiveKernelError, CellTimeoutError) as exc:
@@ -460,9 +472,23 @@ class RobustExecute(Execute):
             limits.append(max(1, math.ceil(self._deadline - time.monotonic())))
         return min(limits) if limits else None
 
+    def _give_secret(self) -> None:
+        """Hand the submission's secret to the kernel (the probes draw the hidden inputs from
+        it): one silent line, before the notebook's first cell, in every new kernel. Nothing
+        depends on it but the kernel's own records: without it they are refused."""
+        if self._secret is None or self.kc is None or self._secret_given_to is self.kc:
+            return
+        self._secret_given_to = self.kc
+        code = f"__import__('graders.probe').probe.use_secret({self._secret})"
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        reply = self.wait_for_reply(msg_id)
+        if reply is None or reply.get("content", {}).get("status") != "ok":
+            self.log.warning("The kernel did not take the hidden inputs' secret")
+
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int):
         if cell.cell_type == "code" and self._deadline is None and self.notebook_timeout > 0:
             self._deadline = time.monotonic() + self.notebook_timeout
+        self._give_secret()
         if (
             cell.cell_type == "code"
             and self._deadline is not None
@@ -682,10 +708,12 @@ class JudgeHiddenTests(NbGraderPreprocessor):
     ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]):
-        assignment = resources["nbgrader"]["assignment"]
+        info = resources["nbgrader"]
+        assignment = info["assignment"]
         solutions = Path(self.solutions_dir or os.path.join(os.getcwd(), "solutions"))
         problems = _context_problems(nb, resources)
         deadline = time.monotonic() + self.timeout if self.timeout > 0 else None
+        secret, missing = self._secret(info)
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
@@ -695,9 +723,13 @@ class JudgeHiddenTests(NbGraderPreprocessor):
             grade_id = str(cell.metadata["nbgrader"].get("grade_id", "?"))[:200]
             try:
                 outputs = [copy.deepcopy(dict(o)) for o in cell.get("outputs", [])]
-                verdict = judge_cell(
-                    grade_id, cell.source, outputs, assignment, solutions, problems, deadline
-                )
+                if missing:  # fail closed: no inputs to judge on
+                    verdict = CellVerdict(grade_id, results=[], problems=[missing])
+                else:
+                    verdict = judge_cell(
+                        grade_id, cell.source, outputs, assignment, solutions, problems,
+                        secret=secret, deadline=deadline,
+                    )  # fmt: skip
                 rewritten = rewrite_outputs(outputs, verdict)
             except Exception as exc:  # noqa: BLE001 - the cell fails, the next one is judged
                 problem = f"The grader could not judge this cell ({type(exc).__name__})."
@@ -708,3 +740,16 @@ class JudgeHiddenTests(NbGraderPreprocessor):
         if deadline is not None and time.monotonic() >= deadline:
             self.log.warning("Judging stopped at its time limit of %g s", self.timeout)
         return nb, resources
+
+    def _secret(self, info: dict[str, Any]) -> tuple[int | None, str]:
+        """The submission's secret kept in the gradebook, or why there is none."""
+        try:
+            secret = hidden_inputs.lookup(info["db_url"], info["assignment"], info["student"])
+        except Exception as exc:  # noqa: BLE001 - fail closed, with the reason
+            return None, f"The hidden inputs of this submission could not be read: {exc}"
+        if secret is None:
+            return None, (
+                "No hidden inputs were drawn for this submission, so its hidden checks "
+                "cannot be judged; grade it again."
+            )
+        return secret, ""

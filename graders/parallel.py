@@ -1,7 +1,9 @@
 """Autograde a whole class in parallel: on this machine's cores, or on a Dask cluster.
 
 The instructor's machine (the *client*) keeps the course folder and the one gradebook;
-workers are stateless. Each task carries one student's submitted files. The course's
+workers are stateless. Each task carries one student's submitted files and the secret of
+the submission's hidden inputs (drawn and kept in the client's gradebook by
+:mod:`graders.hidden_inputs`; the worker's copy of the gradebook keeps no secret). The course's
 *grading kit* (``nbgrader_config.py``, ``solutions/``, the assignment's helper files from
 ``source/`` and a copy of the gradebook holding the assignments and no students) is sent
 once to every worker.
@@ -45,7 +47,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from graders import course, submissions, warm
+from graders import course, hidden_inputs, submissions, warm
 from graders.course import CourseError, GradeResult
 
 log = logging.getLogger("dlgrade.parallel")
@@ -69,6 +71,7 @@ class Task:
     digest: str
     notebook_links: list[str] = field(default_factory=list)  # graded as unreadable
     notes: list[str] = field(default_factory=list)  # files left out, for the feedback
+    secret: int | None = None  # of the hidden inputs, kept in the client's gradebook
 
 
 @dataclass
@@ -319,6 +322,7 @@ def build_kit(root: Path, assignment: str) -> bytes:
         with Gradebook("sqlite:///" + str(skeleton)) as gb:
             for student in list(gb.students):
                 gb.remove_student(student.id)
+        hidden_inputs.forget_all("sqlite:///" + str(skeleton))
         skip = ("__pycache__", ".ipynb_checkpoints")
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
 
@@ -372,14 +376,21 @@ def materialize_kit(kit: bytes) -> Path:
 
 def execute_submission(kit: bytes, task: Task, sandbox: bool = True) -> Executed:
     """On a worker: grade ``task`` in a private temporary course, up to and including the
-    judge, and return the judged notebooks. Never raises: a failure is in the result."""
+    judge, and return the judged notebooks, on the hidden inputs of ``task.secret`` (which
+    the client keeps; a task without one is refused). Never raises: a failure is in the
+    result."""
     start = time.monotonic()
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    if task.secret is None:
+        error = "the task came without the secret of its hidden inputs"
+        return _executed(task, start, worker, ok=False, error=error)
     try:
         kit_dir = materialize_kit(kit)
         with tempfile.TemporaryDirectory(prefix="dlgrade-task-") as tmp:
             root = Path(tmp)
             shutil.copy2(kit_dir / "gradebook.db", root / "gradebook.db")
+            db_url = "sqlite:///" + str(root / "gradebook.db")
+            hidden_inputs.store(db_url, task.assignment, task.student, task.secret)
             for name in ("source", "solutions"):
                 (root / name).symlink_to(kit_dir / name)
             _write_submission(task, root / "submitted" / task.student / task.assignment)
@@ -537,8 +548,11 @@ def autograde_parallel(
             _require_sandbox_on_workers(client, settings)
             kit = client.scatter(build_kit(root, assignment), broadcast=True, hash=False)
 
+            db_url = "sqlite:///" + str(root / "gradebook.db")
+
             def send(student: str) -> Any:
                 task = read_submission(root, assignment, student, bounds)
+                task.secret = hidden_inputs.secret_for(db_url, assignment, student)
                 return client.submit(
                     execute_submission,
                     kit,

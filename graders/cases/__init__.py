@@ -3,12 +3,17 @@
 A :class:`Check` holds no answers. The same ``run`` is executed twice: in the student's
 kernel with the student's functions (by :mod:`graders.probe`) and on the trusted side with
 the reference functions from ``solutions/`` (by :mod:`graders.judge`). Inputs come from a
-generator seeded by the check's name, so both sides build identical inputs independently.
+generator seeded by the check's name and, when grading, by the submission's *secret*: a
+value the trusted side draws per submission (:mod:`graders.hidden_inputs`) and hands to the
+kernel for that run only, so both sides build identical inputs independently and no table
+of answers can be prepared in advance. Without a secret (tests, the mutant catalogue) the
+seed is the name alone: the fixed, public inputs.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +35,25 @@ def call_with_args(case: Any, fn: Callable[..., Any]) -> Any:
     if isinstance(case, dict):
         return fn(**case)
     return fn(*case)
+
+
+def seed(name: str, secret: int | None = None) -> int | list[int]:
+    """The seed of check ``name``'s inputs: its name's CRC alone without a secret (the
+    public inputs), else the CRC and the secret (a different stream for every secret)."""
+    crc = zlib.crc32(name.encode("utf-8"))
+    if secret is None:
+        return crc
+    if not isinstance(secret, int) or isinstance(secret, bool) or secret < 0:
+        raise ValueError("a secret is a non-negative integer")
+    return [crc, secret]
+
+
+def inputs_id(secret: int | None) -> str:
+    """What a record says about the inputs it was made on: ``"public"`` without a secret,
+    else a digest of the secret (so a record made on other inputs is recognised)."""
+    if secret is None:
+        return "public"
+    return hashlib.sha256(f"dlgrade-hidden-inputs:{secret}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -66,10 +90,11 @@ class Check:
     compare_values: bool = True
     comparator: Comparator | None = None
 
-    def cases(self) -> list[Any]:
-        """The check's cases, identical on every call and on both sides of the boundary."""
-        rng = np.random.default_rng(zlib.crc32(self.name.encode("utf-8")))
-        return list(self.make_cases(rng))
+    def cases(self, secret: int | None = None) -> list[Any]:
+        """The check's cases for ``secret`` (a submission's value, a non-negative integer;
+        None: the fixed, public inputs), identical on every call and on both sides of the
+        boundary."""
+        return list(self.make_cases(np.random.default_rng(seed(self.name, secret))))
 
     def run_case(self, case: Any, functions: Sequence[Callable[..., Any]]) -> Any:
         """Run one case on a fresh copy of its inputs (so in-place edits cannot leak)."""
