@@ -724,7 +724,7 @@ class JudgeHiddenTests(NbGraderPreprocessor):
             try:
                 outputs = [copy.deepcopy(dict(o)) for o in cell.get("outputs", [])]
                 if missing:  # fail closed: no inputs to judge on
-                    verdict = CellVerdict(grade_id, results=[], problems=[missing])
+                    verdict = CellVerdict(grade_id, results=[], problems=[*problems, missing])
                 else:
                     verdict = judge_cell(
                         grade_id, cell.source, outputs, assignment, solutions, problems,

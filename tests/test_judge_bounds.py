@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader.api import Gradebook
 from traitlets.config import Configurable
 
-from graders.cases import get_check
+from graders import hidden_inputs
+from graders.cases import get_check, inputs_id
 from graders.encoding import RECORD_MIME, EncodingError, check_bounds, decode
 from graders.judge import judge_cell, judge_record, load_reference, nesting_exceeds
 from graders.models import canonical_order, graph_structure_problems, structure_problems
@@ -34,8 +36,12 @@ def record_output(record: object) -> dict:
     return {"output_type": "display_data", "metadata": {}, "data": {RECORD_MIME: record}}
 
 
-def genuine_sigmoid_record() -> dict:
-    return collect("sigmoid_values", load_reference(W1, SOLUTIONS).sigmoid)
+#: The hidden inputs' secret of the submission the notebook-level tests judge.
+SECRET = 0x5EC12E7
+
+
+def genuine_sigmoid_record(secret: int | None = None) -> dict:
+    return collect("sigmoid_values", load_reference(W1, SOLUTIONS).sigmoid, secret=secret)
 
 
 def judge_sigmoid(outputs: list, deadline: float | None = None):
@@ -57,10 +63,12 @@ def nested(depth: int, leaf: object = 0) -> object:
     return value
 
 
-def sigmoid_record_with(out: object) -> dict:
-    """A sigmoid record whose every case's result is ``out``."""
-    n = len(get_check("sigmoid_values").cases())
-    return {"v": 1, "check": "sigmoid_values", "cases": [{"ok": True, "out": out}] * n}
+def sigmoid_record_with(out: object, secret: int | None = None) -> dict:
+    """A sigmoid record, made on the inputs of ``secret``, whose every case's result is
+    ``out``."""
+    n = len(get_check("sigmoid_values").cases(secret))
+    cases = [{"ok": True, "out": out}] * n
+    return {"v": 1, "check": "sigmoid_values", "inputs": inputs_id(secret), "cases": cases}
 
 
 def array_record(shape: object, dtype: object = "<f8", data: bytes = b"\0" * 8) -> dict:
@@ -247,9 +255,14 @@ def _graded_cell(grade_id: str, source: str, outputs: list) -> nbformat.Notebook
 
 
 def _judge_notebook(cells: list, **config: float) -> nbformat.NotebookNode:
+    """Judge ``cells`` as the notebook of a submission whose secret is :data:`SECRET`."""
     nb = nbformat.v4.new_notebook(cells=cells)
     judge = JudgeHiddenTests(solutions_dir=str(SOLUTIONS), **config)
-    nb, _ = judge.preprocess(nb, {"nbgrader": {"assignment": W1}})
+    with tempfile.TemporaryDirectory() as tmp:
+        db_url = f"sqlite:///{tmp}/gradebook.db"
+        hidden_inputs.store(db_url, W1, "alice", SECRET)
+        info = {"assignment": W1, "student": "alice", "db_url": db_url}
+        nb, _ = judge.preprocess(nb, {"nbgrader": info})
     return nb
 
 
@@ -259,7 +272,7 @@ def _verdict_of(cell: nbformat.NotebookNode) -> str:
 
 
 def test_an_output_nested_too_deeply_is_dropped_and_the_notebook_judged():
-    too_many_dims = sigmoid_record_with(array_record([1] * 100))
+    too_many_dims = sigmoid_record_with(array_record([1] * 100), SECRET)
     deep = {"output_type": "display_data", "metadata": {}, "data": {"application/json": {}}}
     cells = [
         _graded_cell("a", "probe('sigmoid_values', sigmoid)", [deep]),
@@ -268,7 +281,7 @@ def test_an_output_nested_too_deeply_is_dropped_and_the_notebook_judged():
     ]
     # Nested well past the depth at which copying or writing JSON recurses too deeply.
     cells[0].outputs[0]["data"]["application/json"] = nested(50_000)
-    cells[2].outputs = [nbformat.from_dict(record_output(genuine_sigmoid_record()))]
+    cells[2].outputs = [nbformat.from_dict(record_output(genuine_sigmoid_record(SECRET)))]
     nb = _judge_notebook(cells)
     assert "nested more than 100 levels deep was dropped" in nb.cells[0].outputs[0]["text"]
     assert "HiddenCheckFailed" in _verdict_of(nb.cells[0])
@@ -278,7 +291,7 @@ def test_an_output_nested_too_deeply_is_dropped_and_the_notebook_judged():
 
 
 def test_the_judge_stops_at_its_time_limit_with_a_message():
-    genuine = record_output(genuine_sigmoid_record())
+    genuine = record_output(genuine_sigmoid_record(SECRET))
     cell = _graded_cell("a", "probe('sigmoid_values', sigmoid)", [genuine])
     nb = _judge_notebook([cell], timeout=1e-9)
     assert "the grader's time for this notebook ran out" in _verdict_of(nb.cells[0])
