@@ -33,13 +33,27 @@ def use_secret(secret: int) -> None:
     _SECRET[0] = secret
 
 
+#: Errors whose own message does not say what to change: words all found in the message,
+#: and the hint added to it.
+ERROR_HINTS = (
+    (
+        ("invalid dimension", "float"),
+        "Layer sizes (filters, units, kernel sizes, strides) are integers in Keras 3: write 8, "
+        "not 8.0 or 16 / 2 (use 16 // 2).",
+    ),
+)
+
+
 def _error_text(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = ""
     if frames:
         last = frames[-1]
         where = f" (line {last.lineno}: {(last.line or '').strip()[:80]})"
-    return f"{type(exc).__name__}: {exc}{where}"[:600]
+    text = f"{type(exc).__name__}: {exc}"[:400] + where
+    message = str(exc).lower()
+    hints = [hint for words, hint in ERROR_HINTS if all(w in message for w in words)]
+    return (text + "".join(f" Hint: {h}" for h in hints))[:700]
 
 
 def collect(name: str, *functions: Callable[..., Any], secret: int | None = None) -> dict[str, Any]:

@@ -279,3 +279,22 @@ def test_a_failing_cell_ends_in_an_error_output_even_if_the_kernel_claimed_point
     rewritten = rewrite_outputs(outputs, verdict)
     assert [o["output_type"] for o in rewritten] == ["error"]
     assert rewritten[0]["ename"] == "HiddenCheckFailed"
+
+
+def test_a_float_layer_size_is_reported_with_a_hint_that_says_what_to_write():
+    from graders.cases import get_check
+    from graders.probe import collect
+
+    def happy_model(input_shape=(64, 64, 3)):
+        import keras
+
+        return keras.Sequential(
+            [keras.Input(input_shape), keras.layers.Conv2D(8.0, 3), keras.layers.Flatten()]
+        )
+
+    check = get_check("happy_model_structure")
+    record = collect(check.name, happy_model)
+    error = record["cases"][0]["error"]
+    assert "ValueError" in error and "write 8, not 8.0" in error
+    result = judge_record(check, record, load_reference("w4_cnn_build", SOLUTIONS))
+    assert not result.passed and "write 8, not 8.0" in result.problems[0]
