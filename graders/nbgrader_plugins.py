@@ -380,8 +380,13 @@ class RobustExecute(Execute):
         self._secret = None
         self._secret_given_to = None
         if info.get("db_url") and info.get("student") and info.get("assignment"):
+            # The submission's version is its timestamp.txt, copied along with its files.
+            folder = Path((resources or {}).get("metadata", {}).get("path") or ".")
             self._secret = hidden_inputs.secret_for(
-                info["db_url"], info["assignment"], info["student"]
+                info["db_url"],
+                info["assignment"],
+                info["student"],
+                hidden_inputs.submission_version(folder),
             )
         try:
             nb, resources = super().preprocess(nb, resources, km=km)

@@ -72,6 +72,7 @@ class Task:
     notebook_links: list[str] = field(default_factory=list)  # graded as unreadable
     notes: list[str] = field(default_factory=list)  # files left out, for the feedback
     secret: int | None = None  # of the hidden inputs, kept in the client's gradebook
+    secret_version: str = ""  # the submission's version the secret was drawn for
 
 
 @dataclass
@@ -390,7 +391,9 @@ def execute_submission(kit: bytes, task: Task, sandbox: bool = True) -> Executed
             root = Path(tmp)
             shutil.copy2(kit_dir / "gradebook.db", root / "gradebook.db")
             db_url = "sqlite:///" + str(root / "gradebook.db")
-            hidden_inputs.store(db_url, task.assignment, task.student, task.secret)
+            hidden_inputs.store(
+                db_url, task.assignment, task.student, task.secret, task.secret_version
+            )
             for name in ("source", "solutions"):
                 (root / name).symlink_to(kit_dir / name)
             _write_submission(task, root / "submitted" / task.student / task.assignment)
@@ -552,7 +555,12 @@ def autograde_parallel(
 
             def send(student: str) -> Any:
                 task = read_submission(root, assignment, student, bounds)
-                task.secret = hidden_inputs.secret_for(db_url, assignment, student)
+                task.secret_version = hidden_inputs.submission_version(
+                    _folder(root, assignment, student)
+                )
+                task.secret = hidden_inputs.secret_for(
+                    db_url, assignment, student, task.secret_version
+                )
                 return client.submit(
                     execute_submission,
                     kit,

@@ -137,6 +137,24 @@ def test_secrets_are_kept_per_submission_in_the_gradebook(tmp_path):
     assert hidden_inputs.lookup(db, A, "ann") is None
 
 
+def test_a_resubmission_gets_new_inputs_and_a_regrade_the_same(tmp_path):
+    db = "sqlite:///" + str(tmp_path / "gradebook.db")
+    folder = tmp_path / "submitted" / "ann" / A
+    folder.mkdir(parents=True)
+    assert hidden_inputs.submission_version(folder) == ""  # not from the exchange
+    (folder / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC\n")
+    first = hidden_inputs.submission_version(folder)
+    assert first == "2026-11-20 10:00:00.000000 UTC"
+    secret = hidden_inputs.secret_for(db, A, "ann", first)
+    assert hidden_inputs.secret_for(db, A, "ann", first) == secret  # a regrade
+    (folder / "timestamp.txt").write_text("2026-11-21 09:30:00.000000 UTC\n")  # resubmitted
+    again = hidden_inputs.secret_for(db, A, "ann", hidden_inputs.submission_version(folder))
+    assert again != secret and hidden_inputs.lookup(db, A, "ann") == again
+    (folder / "timestamp.txt").unlink()
+    (folder / "timestamp.txt").symlink_to("/etc/hostname")  # never followed
+    assert hidden_inputs.submission_version(folder) == ""
+
+
 def test_a_worker_refuses_a_task_without_its_secret():
     task = parallel.Task(A, "ann", {f"{A}.ipynb": b"{}"}, {}, "d")
     executed = parallel.execute_submission(b"", task)

@@ -167,3 +167,29 @@ def test_a_regrade_and_the_parallel_workers_give_the_same_scores_and_feedback(gr
     assert all(r.server_mb > 100 for r in results)  # warm kernels
     assert {s: (_scores(copy, s), _feedback(copy, s)) for s in students} == before
     assert {s: hidden_inputs.lookup(_db(copy), A, s) for s in students} == secrets
+
+
+def test_a_resubmission_gets_new_inputs_so_a_table_of_ones_own_feedback_fails(graded):
+    # A student records their own hidden inputs and outputs while graded, then resubmits a
+    # table of them. Through the exchange a resubmission has a new timestamp.txt.
+    copy, _, _ = graded
+    correct = nbformat.reads(golden.build("correct", copy, A, NB), as_version=4)
+    recorder = submissions.append_to_answer(correct, "softmax_code", RECORDER)
+    stamp = "timestamp.txt"
+    course.submit(copy, "self", A, {NB: submissions.to_json(recorder), stamp: "2026-11-20 10:00"})
+    assert all(r.ok for r in course.autograde(copy, A, ["self"], progress=False))
+    first = hidden_inputs.lookup(_db(copy), A, "self")
+    table = TABLE.format(table=json.dumps(_table_from_feedback(copy, "self")))
+    own_table = submissions.to_json(submissions.set_answer(correct, "softmax_code", table))
+
+    # Handed in again without a new time stamp (not through the exchange): same inputs, and
+    # the table passes; this is what a new version prevents.
+    course.submit(copy, "self", A, {NB: own_table, stamp: "2026-11-20 10:00"})
+    assert all(r.ok for r in course.autograde(copy, A, ["self"], force=True, progress=False))
+    assert hidden_inputs.lookup(_db(copy), A, "self") == first
+    assert all(_scores(copy, "self")[g] > 0 for g in SOFTMAX_CELLS)
+
+    course.submit(copy, "self", A, {NB: own_table, stamp: "2026-11-21 09:30"})
+    assert all(r.ok for r in course.autograde(copy, A, ["self"], force=True, progress=False))
+    assert hidden_inputs.lookup(_db(copy), A, "self") != first
+    assert {g: _scores(copy, "self")[g] for g in SOFTMAX_CELLS} == dict.fromkeys(SOFTMAX_CELLS, 0)
