@@ -19,7 +19,8 @@ Design notes, by function:
 - ``resnet_model`` (accuracy): the kernel reports the *trained* model's structure and its
   weights, grouped by layer, nothing else. The trusted side checks the structure, puts the
   weights into the reference architecture (layer by layer, in the canonical order) and
-  measures the accuracy on the held-out digits, which never reach the kernel. Given a
+  measures the accuracy on the held-out digits, which never reach the kernel (new images
+  redrawn from a seed kept in ``solutions/heldout_digits.py``). Given a
   model-building function instead of a trained model (as the test suite does for mutants and
   variants), the check trains it with the notebook's recipe.
 """
@@ -34,6 +35,7 @@ import numpy as np
 
 from graders.cases import Check, register
 from graders.cases.trained import (
+    heldout_digits,
     is_model,
     load_weights,
     reference_model,
@@ -127,11 +129,9 @@ def _run_resnet_trained(case: dict[str, Any], model: Any) -> dict[str, Any]:
 def resnet_heldout_accuracy(got: Any, reference: ModuleType) -> float:
     """Accuracy on the held-out digits of a trained-model record, evaluated in the reference
     architecture. Raises WeightsDoNotFit."""
-    from graders.data import load_digits_multiclass_heldout
-
     model = reference_model(reference, "resnet_model", RESNET_INPUT_SHAPE, RESNET_CLASSES)
     load_weights(model, got)
-    images, labels = load_digits_multiclass_heldout()
+    images, labels = heldout_digits(reference).heldout_digits_multiclass()
     p = np.asarray(model.predict(digits_as_images(images), batch_size=256, verbose=0))
     return float(np.mean(np.argmax(p, axis=1) == labels))
 
