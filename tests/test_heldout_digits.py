@@ -187,49 +187,62 @@ def _all_public_digits() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(digits.images, dtype=np.float64), np.asarray(digits.target, dtype=np.int64)
 
 
+#: Training on CPU is not bit-reproducible across processes (seed 0 of w4's digits model gave
+#: 0.943 and 0.953 on the new digits in two runs); comparisons of two trainings allow this.
+TRAINING_NOISE = 0.01
+#: What more training data is worth on the new digits: the reference network trained on all
+#: 1,797 public digits instead of the 1,078 of the training part gains up to this much (measured
+#: +0.018 for w4's digits model, seed 0). More data is not an attack; memorising is.
+MORE_DATA_GAIN = 0.03
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("week", ["w4_cnn_build", "w5_resnet"])
-def test_the_reference_network_trained_on_every_public_digit_earns_no_more_than_an_honest_one(
+def test_the_reference_network_fitted_to_public_digits_earns_no_more_than_an_honest_one(
     week, monkeypatch
 ):
-    """The reference architecture trained with the notebook's recipe on all 1,797 public
-    digits (the former held-out part included, true labels): it beat the honest model on the
-    former held-out part; on the new digits it earns no more than the honest model."""
+    """The reference architecture trained with the notebook's recipe (seed 0) on three sets of
+    public digits with their true labels: the training part (honest), the former held-out part
+    (the attack: fitted to exactly the digits it was graded on, repeated three times to as
+    many steps as the honest one), and all 1,797 digits. The attack beat the honest model on
+    the former held-out part; on the new digits it earns no more than the honest model, and a
+    model of every public digit gains no more than more data is worth."""
     import graders.data
     from graders.cases import w4_cnn_build as w4
     from graders.cases import w5_resnet as w5
 
     ref = load_reference(week, ROOT / "solutions")
     if week == "w4_cnn_build":
-        train = lambda seed: w4.train_digits_model(ref.digits_model, ref.upsample_digits, seed)  # noqa: E731
+        train = lambda: w4.train_digits_model(ref.digits_model, ref.upsample_digits, 0)  # noqa: E731
         accuracy_of = w4.digits_heldout_accuracy
 
-        def predict_old(model, images):
-            return model.predict(ref.upsample_digits(images, 4), verbose=0)
+        def inputs(images: np.ndarray) -> np.ndarray:
+            return ref.upsample_digits(images, w4.DIGITS_TRAINING["factor"])
     else:
-        train = lambda seed: w5.train_resnet_model(ref.resnet_model, seed)  # noqa: E731
+        train = lambda: w5.train_resnet_model(ref.resnet_model, 0)  # noqa: E731
         accuracy_of = w5.resnet_heldout_accuracy
+        inputs = w5.digits_as_images
 
-        def predict_old(model, images):
-            return model.predict(w5.digits_as_images(images), verbose=0)
+    def trained_on(x: np.ndarray, y: np.ndarray):
+        # The notebook's recipe reads its training data from graders.data; give it these.
+        monkeypatch.setattr(
+            graders.data, "load_digits_multiclass", lambda: (x, y, x[:0], y[:0], np.arange(10))
+        )
+        return train()
 
     old_x, old_y = _former_heldout(None)
-    honest = train(0)
     all_x, all_y = _all_public_digits()
-    # The attacker's training data: every public digit, through the notebook's own recipe.
-    monkeypatch.setattr(
-        graders.data,
-        "load_digits_multiclass",
-        lambda: (all_x, all_y, all_x[:0], all_y[:0], np.arange(10)),
-    )
-    attacker = train(0)
-    honest_old = float(np.mean(np.argmax(predict_old(honest, old_x), 1) == old_y))
-    attacker_old = float(np.mean(np.argmax(predict_old(attacker, old_x), 1) == old_y))
-    honest_new = accuracy_of(trained_record(honest), ref)
-    attacker_new = accuracy_of(trained_record(attacker), ref)
-    print(
-        f"\n{week}: honest former {honest_old:.4f} new {honest_new:.4f}; "
-        f"fitted to all public former {attacker_old:.4f} new {attacker_new:.4f}"
-    )
-    assert attacker_old > honest_old
-    assert attacker_new <= honest_new + 0.01
+    models = {
+        "honest": train(),
+        "former held-out only": trained_on(np.tile(old_x, (3, 1, 1)), np.tile(old_y, 3)),
+        "all public": trained_on(all_x, all_y),
+    }
+    before, after = {}, {}
+    for name, model in models.items():
+        predictions = np.argmax(model.predict(inputs(old_x), verbose=0), axis=1)
+        before[name] = float(np.mean(predictions == old_y))
+        after[name] = accuracy_of(trained_record(model), ref)
+        print(f"\n{week} {name}: former held-out {before[name]:.4f}, new {after[name]:.4f}")
+    assert before["former held-out only"] >= 0.99 > before["honest"]
+    assert after["former held-out only"] <= after["honest"] + TRAINING_NOISE
+    assert after["all public"] <= after["honest"] + MORE_DATA_GAIN
