@@ -3,8 +3,11 @@
 Trains the reference solutions of w4_cnn_build, w5_resnet and w6_transfer_learning with the
 notebooks' recipes, once
 per seed, and measures each trained model's held-out accuracy through the grader's own
-evaluation (the reported weights in the reference architecture, on data the kernel never sees).
-Prints one line per seed, then min / median / threshold and how many seeds pass.
+evaluation (the reported weights in the reference architecture, on data the kernel never sees:
+faces and shapes from secret seeds in ``solutions/``, digits redrawn there with a secret
+deformation, ``solutions/heldout_digits.py``). w2's linear model has its margin checked in
+``tests/test_solutions_w2.py`` (it trains in a second). Prints one line per seed, then
+min / median / threshold and how many seeds pass.
 
     python benchmarks/threshold_margin.py --seeds 10
     python benchmarks/threshold_margin.py --seeds 10 --models resnet_model

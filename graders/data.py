@@ -5,15 +5,16 @@ Nothing here downloads anything. The digits come from scikit-learn's bundled
 scikit-learn is imported lazily, so importing this module costs nothing.
 
 Binary digits (w2_gradient_descent): the two classes ``DIGITS_CLASSES`` (the digits 1 and 8,
-which a linear classifier separates well but not perfectly), split once and for all with a
-fixed seed into three disjoint parts:
+which a linear classifier separates well but not perfectly), shuffled once and for all with a
+fixed seed; the first 60% are the ``train`` part and the next 20% the ``test`` part, what the
+students get from :func:`load_digits_binary`. The last 20% are not used.
 
-- ``train`` and ``test``: what the students get, from :func:`load_digits_binary`;
-- ``heldout``: used only by the grader's hidden accuracy check, from
-  :func:`load_digits_heldout`.
+All ten digits (w4_cnn_build, w5_resnet): every image, split the same way with its own seed,
+from :func:`load_digits_multiclass` (train and test).
 
-All ten digits (w4_cnn_build): every image, split the same way with its own seed, from
-:func:`load_digits_multiclass` (train and test) and :func:`load_digits_multiclass_heldout`.
+No held-out data here: every one of these digits is public, so the grader's accuracy checks
+measure trained models on new images made on the trusted side from a secret seed (the
+reference solutions' ``heldout_digits.py``; DESIGN.md section 3, invariant 9).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ import numpy as np
 
 #: The two digits of the binary task; label 0 is the first, label 1 the second.
 DIGITS_CLASSES: tuple[int, int] = (1, 8)
-#: Seed of the one permutation that splits the binary digits into train, test and held-out.
+#: Seed of the one permutation that splits the binary digits into train and test.
 DIGITS_SPLIT_SEED = 5
-#: Fractions of the binary digits in the train and test parts; the rest is held out.
+#: Fractions of the binary digits in the train and test parts; the rest is not used.
 DIGITS_TRAIN_FRACTION = 0.6
 DIGITS_TEST_FRACTION = 0.2
 
-_SPLITS = ("train", "test", "heldout")
+_SPLITS = ("train", "test")
 
 
 #: Seed of the permutation that splits all the digits (ten classes) the same way.
@@ -38,15 +39,13 @@ DIGITS_MULTICLASS_SPLIT_SEED = 11
 
 
 def _split_rows(index: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    """Shuffle row indices with ``seed`` and cut them into train, test and held-out rows."""
+    """Shuffle row indices with ``seed`` and cut them into train and test rows (the first 60%
+    and the next 20%; the permutation is the one of the former three-way split, so train and
+    test are the same images as before)."""
     index = np.random.default_rng(seed).permutation(index)
     n_train = int(round(DIGITS_TRAIN_FRACTION * len(index)))
     n_test = int(round(DIGITS_TEST_FRACTION * len(index)))
-    return {
-        "train": index[:n_train],
-        "test": index[n_train : n_train + n_test],
-        "heldout": index[n_train + n_test :],
-    }
+    return {"train": index[:n_train], "test": index[n_train : n_train + n_test]}
 
 
 def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -57,7 +56,7 @@ def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 
 @lru_cache(maxsize=1)
 def _digits_binary_parts() -> dict[str, tuple[np.ndarray, ...]]:
-    """The three parts as ``{split: (images (m, 8, 8) float64, labels (1, m) int64)}``."""
+    """The two parts as ``{split: (images (m, 8, 8) float64, labels (1, m) int64)}``."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -74,7 +73,7 @@ def _digits_binary_parts() -> dict[str, tuple[np.ndarray, ...]]:
 
 @lru_cache(maxsize=1)
 def _digits_multiclass_parts() -> dict[str, tuple[np.ndarray, ...]]:
-    """All digits as ``{split: (images (m, 8, 8) float64, labels (m,) int64 in 0..9)}``."""
+    """Train and test digits as ``{split: (images (m, 8, 8) float64, labels (m,) int64)}``."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -89,7 +88,7 @@ def _digits_multiclass_parts() -> dict[str, tuple[np.ndarray, ...]]:
 
 
 def load_digits_split(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """One part of the binary digits: ``split`` is ``"train"``, ``"test"`` or ``"heldout"``.
+    """One part of the binary digits: ``split`` is ``"train"`` or ``"test"``.
 
     Returns:
         x: images of shape (m, 8, 8), float64 pixel values 0..16.
@@ -117,17 +116,8 @@ def load_digits_binary() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     return train_x, train_y, test_x, test_y, np.array(DIGITS_CLASSES, dtype=np.int64)
 
 
-def load_digits_heldout() -> tuple[np.ndarray, np.ndarray]:
-    """The held-out part, disjoint from train and test; the grader's accuracy check uses it.
-
-    Returns:
-        x: (m_heldout, 8, 8) float64 images; y: (1, m_heldout) int64 labels.
-    """
-    return load_digits_split("heldout")
-
-
 def load_digits_multiclass() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All ten digits for w4_cnn_build: train and test parts (the held-out part is not here).
+    """All ten digits for w4_cnn_build and w5_resnet: train and test parts.
 
     Returns:
         train_x: (m_train, 8, 8) float64 images, pixel values 0..16.
@@ -140,13 +130,3 @@ def load_digits_multiclass() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     parts = _digits_multiclass_parts()
     (train_x, train_y), (test_x, test_y) = parts["train"], parts["test"]
     return train_x.copy(), train_y.copy(), test_x.copy(), test_y.copy(), np.arange(10)
-
-
-def load_digits_multiclass_heldout() -> tuple[np.ndarray, np.ndarray]:
-    """The held-out part of all ten digits, disjoint from train and test (grader only).
-
-    Returns:
-        x: (m_heldout, 8, 8) float64 images; y: (m_heldout,) int64 labels 0..9.
-    """
-    x, y = _digits_multiclass_parts()["heldout"]
-    return x.copy(), y.copy()

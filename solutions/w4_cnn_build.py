@@ -11,8 +11,9 @@ from functools import lru_cache
 
 import numpy as np
 
-#: Seed of the held-out faces; never released.
-HELDOUT_FACES_SEED = 90_417
+#: Seed of the held-out faces (128 random bits, drawn once from the operating system's random
+#: source, so that it cannot be guessed: ``graders.faces`` is public); never released.
+HELDOUT_FACES_SEED = 0x48DC_F6D9_7222_6D6C_BF17_9E5F_8F36_9422
 #: Number of held-out faces.
 HELDOUT_FACES = 300
 

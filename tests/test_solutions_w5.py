@@ -208,7 +208,7 @@ def test_an_untrained_model_fails_the_accuracy_check_with_the_measured_accuracy(
     model = ref.resnet_model(cases.RESNET_INPUT_SHAPE, cases.RESNET_CLASSES)
     result = judge_record(get_check("resnet_model_accuracy"), _record(trained_record(model)), ref)
     assert not result.passed
-    assert "of the held-out digits correctly; at least 90% is required" in result.problems[0]
+    assert "of the held-out digits correctly; at least 85% is required" in result.problems[0]
 
 
 def test_weights_of_another_structure_are_not_evaluated():

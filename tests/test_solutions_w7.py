@@ -162,6 +162,51 @@ def test_verify_accuracy_rejects_an_always_open_door_and_a_short_record():
     assert not judge_record(check, short, ref).passed
 
 
+def test_verify_accuracy_rejects_a_verifier_that_counts_its_calls():
+    # Without the drawn order, "true for the first half of the queries, false after" was the
+    # whole truth of every case.
+    check = get_check("verify_accuracy")
+    n = cases.ACCURACY_IDENTITIES
+    counting = _record(check.name, [[True] * n + [False] * n for _ in check.cases()])
+    result = judge_record(check, counting, ref)
+    assert not result.passed
+    assert "required" in result.problems[0]
+
+
+def test_the_accuracy_cases_draw_large_seeds_and_an_order_from_the_checks_generator():
+    for name in ("verify_accuracy", "who_is_it_accuracy"):
+        drawn = get_check(name).cases()
+        assert len(drawn) == cases.ACCURACY_CASES
+        assert len({case["seed"] for case in drawn}) == len(drawn)
+        for case in drawn:
+            assert case["seed"] >= 2**64
+            assert sorted(case["order"].tolist()) == list(range(2 * case["n"]))
+            assert case["order"].tolist() != list(range(2 * case["n"]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("draw", range(10))
+def test_the_reference_passes_the_accuracy_checks_on_ten_drawn_sets_of_identities(draw):
+    """The identities are drawn per check (and, with a per-submission secret, per submission):
+    the reference keeps its margin on ten other draws."""
+    rng = np.random.default_rng([7, draw])
+    for name, function, threshold in [
+        ("verify_accuracy", ref.verify, cases.VERIFY_ACCURACY_THRESHOLD),
+        ("who_is_it_accuracy", ref.who_is_it, cases.IDENTIFY_ACCURACY_THRESHOLD),
+    ]:
+        check = get_check(name)
+        case = check.make_cases(rng)[0]
+        got = check.run_case(case, [function])
+        truth = (
+            cases.verify_truth(case)[1].tolist()
+            if name == "verify_accuracy"
+            else cases.identify_truth(case)
+        )
+        accuracy = float(np.mean([g == t for g, t in zip(got, truth, strict=True)]))
+        print(f"\n{name} draw {draw}: {accuracy:.3f} (threshold {threshold:.2f})")
+        assert accuracy >= threshold + 0.05, (name, draw, accuracy)
+
+
 def test_who_is_it_accuracy_rejects_a_recogniser_that_names_one_person():
     check = get_check("who_is_it_accuracy")
     n = 2 * cases.ACCURACY_IDENTITIES

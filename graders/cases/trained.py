@@ -10,12 +10,18 @@ Trusted side: :func:`reference_model` builds (once per process) the reference ar
 and :func:`threshold_verifier` turns an accuracy function into a check's ``verify``, so the
 accuracy is measured by the grader, on held-out data the kernel never sees.
 
+Held-out digits: :func:`heldout_digits` loads ``heldout_digits.py`` from the folder of the
+reference solutions (trusted side only; it holds the secret seed, see DESIGN.md section 3,
+invariant 9), so nothing in this package returns those digits.
+
 Keras is never imported here; only the objects passed in are used.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -25,6 +31,26 @@ from graders.models import canonical_order, describe_model, graph_structure_prob
 
 #: ``accuracy_of(record, reference_module) -> accuracy``; raises WeightsDoNotFit.
 AccuracyOf = Callable[[Any, ModuleType], float]
+
+
+_HELDOUT_MODULES: dict[Path, ModuleType] = {}
+
+
+def heldout_digits(reference: ModuleType) -> ModuleType:
+    """The trusted-side module ``heldout_digits.py`` next to ``reference``'s file (the folder of
+    the reference solutions), imported by path once per process. It provides
+    ``heldout_digits_binary() -> (x (m, 8, 8), y (1, m))`` and
+    ``heldout_digits_multiclass() -> (x (m, 8, 8), y (m,))``, pixels 0..16."""
+    path = Path(str(reference.__file__)).resolve().with_name("heldout_digits.py")
+    if path not in _HELDOUT_MODULES:
+        if not path.is_file():
+            raise FileNotFoundError(f"no held-out digits at {path}")
+        spec = importlib.util.spec_from_file_location("_dlgrade_heldout_digits", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _HELDOUT_MODULES[path] = module
+    return _HELDOUT_MODULES[path]
 
 
 def is_model(value: Any) -> bool:

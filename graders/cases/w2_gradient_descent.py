@@ -30,9 +30,12 @@ from graders.cases import Check, register
 
 ASSIGNMENT = "w2_gradient_descent"
 
-#: Held-out accuracy the student's trained (w, b) must reach in ``model_heldout_accuracy``;
-#: the reference reaches 0.97 with the check's hyperparameters.
-HELDOUT_ACCURACY_THRESHOLD = 0.90
+#: Held-out accuracy the student's trained (w, b) must reach in ``model_heldout_accuracy``.
+#: The held-out digits are new, slightly deformed images (``solutions/heldout_digits.py``),
+#: on which a linear classifier loses some accuracy: the reference reaches 0.867 and 0.902
+#: with the check's two hyperparameter sets (0.944 and 0.972 on the former held-out part of
+#: the public digits, when the threshold was 0.90); a wrong gradient stays near 0.5.
+HELDOUT_ACCURACY_THRESHOLD = 0.80
 #: Step of the centred differences in ``propagate_gradient_check``.
 GRADIENT_CHECK_EPS = 1e-5
 
@@ -316,10 +319,11 @@ def _run_model(case: dict[str, Any], model: Any) -> dict[str, Any]:
 def _verify_heldout_accuracy(
     got: Any, expected: Any, case: Any, reference: ModuleType
 ) -> list[str]:
-    """Accuracy on the held-out digits of the reported (w, b), computed on the trusted side."""
-    from graders.data import load_digits_heldout
+    """Accuracy of the reported (w, b) on the held-out digits, new images made on the trusted
+    side from a secret seed (``solutions/heldout_digits.py``)."""
+    from graders.cases.trained import heldout_digits
 
-    images, labels = load_digits_heldout()
+    images, labels = heldout_digits(reference).heldout_digits_binary()
     X = _digits_columns(images)
     w = np.asarray(got["w"], dtype=np.float64)
     b = np.asarray(got["b"], dtype=np.float64)

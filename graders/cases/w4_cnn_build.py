@@ -9,9 +9,11 @@ Design notes, by function:
 - ``happy_model`` / ``digits_model`` (accuracy): the kernel reports the *trained* model's
   structure and weights, nothing else. The trusted side checks the structure, loads the
   weights into the reference architecture and measures the accuracy on held-out data that
-  never reaches the kernel (faces generated from a seed kept in ``solutions/``, digits from a
-  held-out part). Given a model-building function instead of a trained model (as the test
-  suite does for mutants and variants), the check trains it with the notebook's recipe.
+  never reaches the kernel (faces generated from a seed kept in ``solutions/``; digits redrawn
+  with small deformations from a seed kept there, ``solutions/heldout_digits.py``, so they
+  are none of the public digits). Given a model-building function instead of a trained model
+  (as the test suite does for mutants and variants), the check trains it with the notebook's
+  recipe.
 - ``upsample_digits``: stacks of several shapes (one non-square), factors 1 to 4, integer
   pixel values 0..16, so a tile instead of a repeat, a missing channel axis or a missing
   scaling show.
@@ -26,6 +28,7 @@ import numpy as np
 
 from graders.cases import Check, register
 from graders.cases.trained import (
+    heldout_digits,
     is_model,
     load_weights,
     reference_model,
@@ -128,11 +131,9 @@ def happy_heldout_accuracy(got: Any, reference: ModuleType) -> float:
 def digits_heldout_accuracy(got: Any, reference: ModuleType) -> float:
     """Accuracy on the held-out digits of a trained-model record, evaluated in the reference
     architecture on the reference's upsampling. Raises WeightsDoNotFit."""
-    from graders.data import load_digits_multiclass_heldout
-
     model = reference_model(reference, "digits_model", DIGITS_INPUT_SHAPE, 10)
     load_weights(model, got)
-    images, labels = load_digits_multiclass_heldout()
+    images, labels = heldout_digits(reference).heldout_digits_multiclass()
     x = reference.upsample_digits(images, DIGITS_TRAINING["factor"])
     p = np.asarray(model.predict(x, batch_size=256, verbose=0))
     return float(np.mean(np.argmax(p, axis=1) == labels))

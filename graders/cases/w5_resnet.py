@@ -19,7 +19,8 @@ Design notes, by function:
 - ``resnet_model`` (accuracy): the kernel reports the *trained* model's structure and its
   weights, grouped by layer, nothing else. The trusted side checks the structure, puts the
   weights into the reference architecture (layer by layer, in the canonical order) and
-  measures the accuracy on the held-out digits, which never reach the kernel. Given a
+  measures the accuracy on the held-out digits, which never reach the kernel (new images
+  redrawn from a seed kept in ``solutions/heldout_digits.py``). Given a
   model-building function instead of a trained model (as the test suite does for mutants and
   variants), the check trains it with the notebook's recipe.
 """
@@ -34,6 +35,7 @@ import numpy as np
 
 from graders.cases import Check, register
 from graders.cases.trained import (
+    heldout_digits,
     is_model,
     load_weights,
     reference_model,
@@ -46,8 +48,11 @@ from graders.models import describe_model, graph_structure_problems
 ASSIGNMENT = "w5_resnet"
 
 #: Held-out accuracy the trained ResNet must reach (see benchmarks/threshold_margin.py for the
-#: reference's accuracies over ten seeds).
-RESNET_ACCURACY_THRESHOLD = 0.90
+#: reference's accuracies over ten seeds). The held-out digits are new, slightly deformed
+#: images (``solutions/heldout_digits.py``), on which this small network on 8 x 8 inputs loses
+#: some accuracy: 0.897 to 0.941 over ten seeds, median 0.923 (0.975 with seed 0 on the former
+#: held-out part of the public digits, when the threshold was 0.90), so the threshold is 0.85.
+RESNET_ACCURACY_THRESHOLD = 0.85
 
 #: The notebook's training recipe (the training cell spells out the same numbers): Adam with a
 #: learning rate that decays from ``learning_rate`` to 0 along a cosine over all the steps.
@@ -127,11 +132,9 @@ def _run_resnet_trained(case: dict[str, Any], model: Any) -> dict[str, Any]:
 def resnet_heldout_accuracy(got: Any, reference: ModuleType) -> float:
     """Accuracy on the held-out digits of a trained-model record, evaluated in the reference
     architecture. Raises WeightsDoNotFit."""
-    from graders.data import load_digits_multiclass_heldout
-
     model = reference_model(reference, "resnet_model", RESNET_INPUT_SHAPE, RESNET_CLASSES)
     load_weights(model, got)
-    images, labels = load_digits_multiclass_heldout()
+    images, labels = heldout_digits(reference).heldout_digits_multiclass()
     p = np.asarray(model.predict(digits_as_images(images), batch_size=256, verbose=0))
     return float(np.mean(np.argmax(p, axis=1) == labels))
 

@@ -20,11 +20,15 @@ Design notes, by function:
 - ``verify`` / ``who_is_it`` (values): a small database of generated people (encoded by the
   check itself with :func:`graders.pretrain.encode_batch`), queries of the same and of other
   people; the distances and the decisions / names are compared with the reference's.
-- ``verify`` / ``who_is_it`` (accuracy): held-out identities generated from the check's
-  seeds; the kernel reports only the decisions and the names; the trusted side rebuilds the
-  truth from the layout of the cases (who is in which picture) and measures the accuracy. The
-  truth is derivable from the public face generator, as for w4's faces: these checks grade
-  working code, not secrecy.
+- ``verify`` / ``who_is_it`` (accuracy): held-out identities generated from seeds drawn from
+  the check's generator (128-bit draws, not constants written here), asked in an order drawn
+  from it too; the kernel reports only the decisions and the names; the trusted side rebuilds
+  the truth from the layout of the cases (who is in which picture) and measures the accuracy.
+  The kernel must see these faces (the student's code runs on them), so what keeps them from
+  being prepared in advance is that the seeds are not constants: once ``Check.cases()`` mixes
+  a per-submission secret into its generator (DESIGN.md section 3, invariant 10), every
+  submission gets identities no one saw before; the order keeps a recogniser that counts its
+  calls (true for the first half, false after) from passing.
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ ASSIGNMENT = "w7_triplet_loss"
 #: (tests/test_solutions_w7.py); these thresholds leave margin below it.
 VERIFY_ACCURACY_THRESHOLD = 0.80
 IDENTIFY_ACCURACY_THRESHOLD = 0.85
-#: Seeds and sizes of the held-out identities of the accuracy checks.
-ACCURACY_SEEDS = (70_301, 70_302)
+#: Number of cases of the accuracy checks, and of held-out identities in each.
+ACCURACY_CASES = 2
 ACCURACY_IDENTITIES = 20
 #: The training-step check: SGD steps, learning rate, and the drop the loss must show.
 TRAIN_STEPS = 10
@@ -296,31 +300,43 @@ def _run_who_is_it(case: dict[str, Any], who_is_it: Any) -> tuple[float, str]:
 
 
 def _accuracy_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
-    return [{"seed": seed, "n": ACCURACY_IDENTITIES} for seed in ACCURACY_SEEDS]
+    """``{"seed": 128-bit int, "n": ACCURACY_IDENTITIES, "order": (2n,) permutation}``, drawn
+    from ``rng`` (see the notes above)."""
+    n = ACCURACY_IDENTITIES
+    return [
+        {
+            "seed": int.from_bytes(rng.bytes(16), "little"),
+            "n": n,
+            "order": rng.permutation(2 * n),
+        }
+        for _ in range(ACCURACY_CASES)
+    ]
 
 
 def _accuracy_faces(case: dict[str, Any]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Three pictures of each of ``n`` people: the first goes to the gallery, the others are
     queries. Returns the gallery and the queries ``(2n, 64, 64, 3)``: picture 1 of every
-    person, then picture 2 of every person."""
+    person, then picture 2 of every person, in the case's order."""
     x, _ = _faces(case["n"], 3, case["seed"])
     gallery = {_name(i): x[3 * i] for i in range(case["n"])}
     queries = np.concatenate([x[1::3], x[2::3]])
-    return gallery, queries
+    return gallery, queries[case["order"]]
 
 
 def verify_truth(case: dict[str, Any]) -> tuple[list[str], np.ndarray]:
-    """The claims of the verification accuracy check and whether each is true: picture 1 of
-    person i claims to be person i (true); picture 2 of person i claims to be person i + 1
-    (false)."""
-    n = case["n"]
+    """The claims of the verification accuracy check and whether each is true, in the case's
+    order: picture 1 of person i claims to be person i (true); picture 2 of person i claims to
+    be person i + 1 (false)."""
+    n, order = case["n"], case["order"]
     claims = [_name(i) for i in range(n)] + [_name((i + 1) % n) for i in range(n)]
-    return claims, np.array([True] * n + [False] * n)
+    truth = np.array([True] * n + [False] * n)
+    return [claims[k] for k in order], truth[order]
 
 
 def identify_truth(case: dict[str, Any]) -> list[str]:
-    """Who is in each query of the identification accuracy check."""
-    return [_name(i) for i in range(case["n"])] * 2
+    """Who is in each query of the identification accuracy check, in the case's order."""
+    names = [_name(i) for i in range(case["n"])] * 2
+    return [names[k] for k in case["order"]]
 
 
 def _run_verify_accuracy(case: dict[str, Any], verify: Any) -> list[bool]:
