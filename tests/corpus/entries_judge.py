@@ -193,8 +193,11 @@ import base64 as _b64
 from IPython.display import display as _display
 _MIME = "application/vnd.dlgrade.record+json"
 def _probe(name, *functions):
-    from graders.cases import get_check
-    n = len(get_check(name).cases())
+    # Claims this submission's hidden inputs (the kernel is handed their secret), so that
+    # the record is judged on its contents, not refused for its inputs.
+    from graders.cases import get_check, inputs_id
+    _secret = _gp._SECRET[0]
+    n = len(get_check(name).cases(_secret))
     if name.startswith(("softmax", "normalize_rows")):
 {BODY}
         return None
@@ -211,7 +214,7 @@ for _n in ("check_value", "check_shape", "check_type"):
 TOO_MANY_DIMENSIONS = _HOSTILE_PROBE.replace(
     "{BODY}",
     """        out = {"__ndarray__": _b64.b64encode(bytes(8)).decode(), "dtype": "<f8", "shape": [1] * 100}
-        _display({_MIME: {"v": 1, "check": name, "cases": [{"ok": True, "out": out}] * n}}, raw=True)""",
+        _display({_MIME: {"v": 1, "check": name, "inputs": inputs_id(_secret), "cases": [{"ok": True, "out": out}] * n}}, raw=True)""",
 )
 
 #: The record as JSON text nested 100,000 levels deep (a JSON parser recurses once a level).
