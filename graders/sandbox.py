@@ -28,6 +28,8 @@ The trusted side (the judge) is unchanged: the sandbox only narrows what the ker
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import shutil
 import subprocess
@@ -457,6 +459,12 @@ SOCKET_FOLDER_BYTES = 1024 * 1024
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MNT_DETACH = 0x2, 0x4, 0x8, 2
 
 
+#: The tmpfs mounts this process made and has not unmounted yet (all are at exit).
+_MOUNTED: set[str] = set()
+#: A cold kernel's folder is ``<tmp>/dlgrade-kernel-<pid of the grading process>-<random>``.
+KERNEL_FOLDER_PREFIX = "dlgrade-kernel-"
+
+
 def mount_tmpfs(path: Path, size: int, mode: int) -> bool:
     """Mount a tmpfs of ``size`` bytes on the folder ``path`` when grading as root, so that
     what is written there stays in memory and within ``size``; whether it was mounted."""
@@ -470,6 +478,8 @@ def mount_tmpfs(path: Path, size: int, mode: int) -> bool:
     if libc.mount(b"tmpfs", str(path).encode(), b"tmpfs", flags, options) != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"mount tmpfs on {path}: {os.strerror(errno)}")
+    with _LOCK:
+        _MOUNTED.add(str(path))
     return True
 
 
@@ -478,6 +488,35 @@ def unmount(path: Path) -> None:
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).umount2(str(path).encode(), _MNT_DETACH)
+    with _LOCK:
+        _MOUNTED.discard(str(path))
+
+
+@atexit.register
+def _unmount_all() -> None:
+    for path in list(_MOUNTED):
+        unmount(Path(path))
+
+
+def sweep_stale_kernel_folders(tmp: Path | None = None) -> list[Path]:
+    """Remove the cold kernels' folders (and their socket mounts) of grading processes that
+    are gone (killed before they could clean up); only this user's. The folders removed."""
+    removed = []
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{KERNEL_FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(KERNEL_FOLDER_PREFIX) :].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.lstat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                if (folder / "ipc").is_mount():
+                    unmount(folder / "ipc")
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except OSError:
+            continue
+    return removed
 
 
 # ---------------------------------------------------------------------------- kernels
@@ -701,7 +740,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             if self._server is not None:
                 self._box = self._server.kernel_box()
             else:
-                self._box = Path(tempfile.mkdtemp(prefix="dlgrade-kernel-"))
+                sweep_stale_kernel_folders()
+                prefix = f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-"
+                self._box = Path(tempfile.mkdtemp(prefix=prefix))
             ipc = self._box / "ipc"
             ipc.mkdir()
             if self._server is None:  # a warm server's kernel folders are one tmpfs already
@@ -784,7 +825,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         return len(killed)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        await super()._async_cleanup_resources(restart=restart)
+        try:
+            await super()._async_cleanup_resources(restart=restart)
+        finally:
+            self._cleanup_sandbox(restart)
+
+    def _cleanup_sandbox(self, restart: bool) -> None:
+        """Remove the kernel's control groups, and unless it restarts its folder (and the
+        socket folder's mount)."""
         self._remove_group()
         if not restart and self._box is not None:
             if self._ipc_tmpfs:

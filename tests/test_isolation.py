@@ -437,3 +437,19 @@ def test_an_honest_kernel_keeps_its_pace_beside_a_kernel_with_many_busy_processe
     # share. Without a group per kernel (c.Sandbox.cgroups = False) it shares the machine
     # with 32 busy processes: 7.7 times slower in one run on two cores, and this fails.
     assert beside < 4 * alone, (alone, beside)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="socket folders are mounts when grading as root")
+def test_kernel_folders_of_a_grading_process_that_died_are_unmounted_and_swept(tmp_path):
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{sandbox.KERNEL_FOLDER_PREFIX}{dead.pid}-abc"
+    (stale / "ipc").mkdir(parents=True)
+    assert sandbox.mount_tmpfs(stale / "ipc", 1 << 20, 0o700)
+    live = tmp_path / f"{sandbox.KERNEL_FOLDER_PREFIX}{os.getpid()}-def"
+    live.mkdir()
+    assert sandbox.sweep_stale_kernel_folders(tmp_path) == [stale]
+    assert not stale.exists() and live.exists()
+    assert str(stale / "ipc") not in Path("/proc/self/mounts").read_text()
