@@ -52,6 +52,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -181,41 +182,39 @@ def _nested_pid(pid: int) -> int | None:
     return None
 
 
+def _kill_until_gone(targets: Callable[[], list[int]]) -> int:
+    """SIGKILL the processes ``targets()`` lists until it lists none (a fork bomb forks
+    while it is killed); how many were killed."""
+    killed: set[int] = set()
+    for _ in range(500):
+        left = targets()
+        if not left:
+            break
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+        time.sleep(0.002)
+    return len(killed)
+
+
 def kill_strays_in_kernel() -> int:
     """SIGKILL every process of the current kernel's pid namespace except its init (1) and
     the kernel (2), until none is left; how many were killed."""
-    killed: set[int] = set()
-    for _ in range(500):
-        left = [
+    return _kill_until_gone(
+        lambda: [
             pid
             for pid in _processes()
             if (nested := _nested_pid(pid)) is not None and nested not in (INIT_PID, KERNEL_PID)
         ]
-        if not left:
-            break
-        for pid in left:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                killed.add(pid)
-        time.sleep(0.002)
-    return len(killed)
+    )
 
 
 def kill_all(spare: set[int]) -> int:
     """SIGKILL every process of the sandbox but pid 1 (bubblewrap's), ourselves and
-    ``spare``, until none is left (a fork bomb forks while it is killed); how many."""
+    ``spare``, until none is left; how many."""
     spare = spare | {1, os.getpid()}
-    killed: set[int] = set()
-    for _ in range(500):
-        left = [pid for pid in _processes() if pid not in spare]
-        if not left:
-            break
-        for pid in left:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                killed.add(pid)
-        time.sleep(0.002)
-    return len(killed)
+    return _kill_until_gone(lambda: [pid for pid in _processes() if pid not in spare])
 
 
 def wipe(top: str, keep: set[str]) -> list[str]:
