@@ -9,6 +9,7 @@ proof through nbgrader and the parallel workers is in ``tests/test_hidden_inputs
 from __future__ import annotations
 
 import json
+import random
 import zlib
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from graders import hidden_inputs, parallel
-from graders.cases import get_check, inputs_id
+from graders.cases import all_checks, assignment_of, get_check, inputs_id
 from graders.compare import compare
 from graders.encoding import RECORD_MIME
 from graders.judge import (
@@ -114,6 +115,37 @@ def test_a_check_whose_inputs_do_not_depend_on_the_secret_is_computed_once():
     ref = load_reference("w2_gradient_descent", SOLUTIONS)
     assert _same_cases(check.cases(1), check.cases(2))
     assert reference_outputs(check, ref, 1) is reference_outputs(check, ref, 2)
+
+
+#: The numpy weeks, whose checks judge values: each check's reference must pass on the inputs
+#: of every secret, not only on those of the name alone (a correct student gets a random one).
+NUMPY_WEEKS = ("w1_broadcasting", "w2_gradient_descent", "w3_conv_pool")
+SECRETS_PER_CHECK = 200
+#: Checks that cost a training or many gradient steps per secret get fewer (seconds each).
+FEWER_SECRETS = {
+    "pool_backward_gradient_check": 100,
+    "optimize_values": 50,
+    "model_heldout_accuracy": 20,
+    "conv_backward_gradient_check": 50,
+}
+NUMPY_CHECKS = sorted(n for n, c in all_checks().items() if assignment_of(n) in NUMPY_WEEKS)
+
+
+@pytest.mark.parametrize("name", NUMPY_CHECKS)
+def test_the_reference_passes_a_check_on_the_inputs_of_any_secret(name):
+    # A gradient check whose w.T X reached +/-20 for some secrets failed the reference on
+    # about 2 % of them (log(1 - A) loses its digits there): a correct student lost points.
+    check = get_check(name)
+    ref = load_reference(assignment_of(name), SOLUTIONS)
+    functions = [getattr(ref, f) for f in check.functions]
+    draws = random.Random(name)
+    failed = []
+    for _ in range(FEWER_SECRETS.get(name, SECRETS_PER_CHECK)):
+        secret = draws.getrandbits(64)
+        result = judge_record(check, collect(name, *functions, secret=secret), ref, secret)
+        if not result.passed:
+            failed.append((secret, result.problems[:1]))
+    assert not failed, f"{len(failed)} secrets fail the reference, e.g. {failed[:2]}"
 
 
 # ---------------------------------------------------------------------------- gradebook
