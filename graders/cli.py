@@ -69,16 +69,17 @@ def cmd_autograde(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from graders import export
+    from graders import export, feedback
 
     root = _course_root(args)
     db_url = "sqlite:///" + str(root / "gradebook.db")
     csv_path = export.export_csv(db_url, Path(args.csv))
     print(f"grades CSV: {csv_path}")
     if args.gradescope:
+        show = feedback.configured_show(root)
         for assignment in args.assignment or course.assignments_in(root):
             paths = export.export_gradescope(
-                db_url, root / "autograded", Path(args.gradescope), assignment
+                db_url, root / "autograded", Path(args.gradescope), assignment, show
             )
             print(f"Gradescope results for {assignment}: {len(paths)} files in {args.gradescope}")
     return 0

@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from graders import course, export, golden, parallel, report
+from graders import course, export, feedback, golden, parallel, report
 
 #: The mix of submissions in the simulated class, cycled over the students.
 CLASS_MIX = (
@@ -86,8 +86,9 @@ def run_demo(
     print("[4/4] exporting and reporting", flush=True)
     db_url = "sqlite:///" + str(copy / "gradebook.db")
     grades_csv = export.export_csv(db_url, out / "grades.csv")
+    show = feedback.configured_show(copy)
     for assignment in chosen:
-        export.export_gradescope(db_url, copy / "autograded", out / "gradescope", assignment)
+        export.export_gradescope(db_url, copy / "autograded", out / "gradescope", assignment, show)
     page = report.build_report(
         db_url, out / "report.html", copy / "autograded", title="dlgrade demo class"
     )

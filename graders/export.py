@@ -33,6 +33,9 @@ from nbgrader.api import (
 from nbgrader.api import Grade as _Grade
 from sqlalchemy import literal_column
 
+from graders.feedback import FAILED as JUDGE_ERROR
+from graders.feedback import redact_output
+
 __all__ = [
     "CellGrade",
     "collect_grades",
@@ -43,8 +46,6 @@ __all__ = [
     "open_gradebook",
 ]
 
-#: The error name the trusted judge gives a graded test cell it rejected.
-JUDGE_ERROR = "HiddenCheckFailed"
 #: Limits on one feedback message (a traceback can be thousands of lines long).
 MAX_FEEDBACK_LINES = 40
 MAX_FEEDBACK_LINE_CHARS = 300
@@ -261,11 +262,12 @@ def _error_message(error: dict[str, Any]) -> str:
     return _truncate([headline, *body])
 
 
-def _cell_feedback(outputs: Any) -> str:
+def _cell_feedback(outputs: Any, show: str = "values") -> str:
     """The failure text of a graded test cell from its outputs; '' when it shows no error.
 
     The trusted judge's verdict (``HiddenCheckFailed``) wins over the kernel's own error,
     which the judge's message already names; without a verdict the first error is used.
+    The verdict is trimmed to ``show`` as the students' feedback is (``RedactFeedback``).
     """
     if not isinstance(outputs, list):
         return ""
@@ -273,7 +275,9 @@ def _cell_feedback(outputs: Any) -> str:
     if not errors:
         return ""
     verdicts = [e for e in errors if e.get("ename") == JUDGE_ERROR]
-    return _error_message(verdicts[-1] if verdicts else errors[0])
+    error = dict(verdicts[-1] if verdicts else errors[0])
+    redact_output(error, show)
+    return _error_message(error)
 
 
 def _is_graded_test_cell(cell: Any) -> str | None:
@@ -289,9 +293,10 @@ def _is_graded_test_cell(cell: Any) -> str | None:
 
 
 def feedback_messages(
-    autograded_dir: Path, student: str, assignment: str
+    autograded_dir: Path, student: str, assignment: str, show: str = "values"
 ) -> dict[tuple[str, str], str]:
-    """Failure texts of one student's autograded test cells, keyed by (notebook, grade_id).
+    """Failure texts of one student's autograded test cells, keyed by (notebook, grade_id),
+    with the judge's accounts trimmed to ``show`` (see ``graders.feedback``).
 
     Reads every ``<autograded_dir>/<student>/<assignment>/*.ipynb``; the notebook name is
     the file's stem. A failed cell's text is its error (ename, then the traceback with ANSI
@@ -320,7 +325,7 @@ def feedback_messages(
                 grade_id = _is_graded_test_cell(cell)
                 if grade_id is None:
                     continue
-                messages[(path.stem, grade_id)] = _cell_feedback(cell.get("outputs"))
+                messages[(path.stem, grade_id)] = _cell_feedback(cell.get("outputs"), show)
             except Exception:  # noqa: BLE001 - one odd cell must not lose the others
                 continue
     return messages
@@ -377,9 +382,12 @@ def gradescope_results(
 
 
 def export_gradescope(
-    db_url: str, autograded_dir: Path, out_dir: Path, assignment: str
+    db_url: str, autograded_dir: Path, out_dir: Path, assignment: str, show: str = "values"
 ) -> list[Path]:
     """Write ``<out_dir>/<assignment>/<student>/results.json`` for each submitting student.
+
+    Students read these, so a failed hidden check shows what their feedback shows:
+    ``show`` is ``c.RedactFeedback.show`` of the course (``graders.feedback``).
 
     Scores come from the gradebook, failure texts from the student's autograded notebooks
     under ``autograded_dir`` (see :func:`feedback_messages`; a student whose notebook is
@@ -397,7 +405,7 @@ def export_gradescope(
         per_student.setdefault(g.student_id, []).append(g)
     written = []
     for student in sorted(per_student):
-        messages = feedback_messages(Path(autograded_dir), student, assignment)
+        messages = feedback_messages(Path(autograded_dir), student, assignment, show)
         results = gradescope_results(per_student[student], messages, assignment)
         path = Path(out_dir) / assignment / student / "results.json"
         path.parent.mkdir(parents=True, exist_ok=True)

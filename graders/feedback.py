@@ -28,6 +28,8 @@ from traitlets import Enum
 #: The ``ename`` of the error output the judge writes for a cell that failed.
 FAILED = "HiddenCheckFailed"
 HIDDEN_REMOVED = "# (hidden tests are not shown)"
+#: How much a student's feedback shows of a failed hidden check, most first.
+SHOW_CHOICES = ("values", "hints", "none")
 
 
 def redact_message(lines: list[str], show: str) -> list[str]:
@@ -69,20 +71,43 @@ def redact_cell(cell: NotebookNode, show: str) -> None:
         except RuntimeError:  # unbalanced markers: show none of the cell's source
             cell.source = HIDDEN_REMOVED
     for out in cell.get("outputs", []):
-        if out.get("output_type") == "error" and out.get("ename") == FAILED:
-            lines = [str(line) for line in out.get("traceback", [])]
-            out["traceback"] = redact_message(lines, show)
-            if show != "values":
-                names = [
-                    line.strip().split("'")[1]
-                    for line in lines
-                    if line.strip().startswith("Hidden check '") and line.count("'") >= 2
-                ]
-                out["evalue"] = (
-                    f"hidden check failed: {', '.join(names)}"
-                    if names and show == "hints"
-                    else "a hidden check failed"
-                )
+        redact_output(out, show)
+
+
+def redact_output(out: dict[str, Any], show: str) -> None:
+    """Trim one output in place to ``show`` when it is the judge's account of a failed cell
+    (an error output named :data:`FAILED`); any other output is left as it is."""
+    if out.get("output_type") != "error" or out.get("ename") != FAILED:
+        return
+    traceback = out.get("traceback")
+    lines = [str(line) for line in traceback] if isinstance(traceback, list) else []
+    out["traceback"] = redact_message(lines, show)
+    if show != "values":
+        names = [
+            line.strip().split("'")[1]
+            for line in lines
+            if line.strip().startswith("Hidden check '") and line.count("'") >= 2
+        ]
+        out["evalue"] = (
+            f"hidden check failed: {', '.join(names)}"
+            if names and show == "hints"
+            else "a hidden check failed"
+        )
+
+
+def configured_show(root: Path) -> str:
+    """What the course at ``root`` shows students of a failed hidden check
+    (``c.RedactFeedback.show`` in its ``nbgrader_config.py``; ``"values"`` when unset)."""
+    from graders import course
+
+    config = course.load_config(Path(root))
+    show = config.RedactFeedback.get("show", "values") if "RedactFeedback" in config else "values"
+    if show not in SHOW_CHOICES:
+        raise course.CourseError(
+            f"c.RedactFeedback.show = {show!r} in nbgrader_config.py; choose one of "
+            f"{', '.join(SHOW_CHOICES)}"
+        )
+    return show
 
 
 class RedactFeedback(NbGraderPreprocessor):
@@ -90,7 +115,7 @@ class RedactFeedback(NbGraderPreprocessor):
     ``show`` allows of the judge's messages."""
 
     show = Enum(
-        ["values", "hints", "none"],
+        list(SHOW_CHOICES),
         default_value="values",
         help="What a student's feedback shows of a failed hidden check: 'values' (the "
         "property, the hint and the student's own inputs' expected and received values), "

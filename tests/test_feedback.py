@@ -4,6 +4,7 @@ of the judge's values as the course's setting shows; released to nbgrader's exch
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -108,3 +109,46 @@ def test_released_feedback_reaches_the_exchange(graded):
     assert len(released) == 1
     page = _text(released[0].read_text())
     assert "Hint:" in page and "HIDDEN TESTS" not in page
+
+
+@pytest.mark.parametrize("show", ["values", "hints", "none"])
+def test_gradescope_results_show_students_what_their_feedback_shows(graded, show, tmp_path):
+    # Gradescope shows its results to the students, so the course's setting trims them too.
+    root, _ = graded
+    config = root / "nbgrader_config.py"
+    kept = config.read_text()
+    config.write_text(kept + f"\nc.RedactFeedback.show = {show!r}\n")
+    try:
+        out = tmp_path / "gradescope"
+        args = ["--course", str(root), "export", "--csv", str(tmp_path / "grades.csv")]
+        assert cli.main([*args, "--gradescope", str(out), "--assignment", ASSIGNMENT]) == 0
+    finally:
+        config.write_text(kept)
+    results = json.loads((out / ASSIGNMENT / "public_only" / "results.json").read_text())
+    failed = next(t["output"] for t in results["tests"] if t["name"].endswith("sigmoid_values"))
+    shown = (
+        "Hidden check 'sigmoid_values' failed" in failed,
+        "Hint:" in failed,
+        bool(re.search(r"- case \d+: .*expected", failed)),
+    )
+    assert (
+        shown
+        == {
+            "values": (True, True, True),
+            "hints": (True, True, False),
+            "none": (False, False, False),
+        }[show]
+    ), failed
+    assert "HiddenCheckFailed" in failed and "probe(" not in failed
+
+
+def test_a_feedback_setting_that_is_not_a_choice_is_named(graded, tmp_path):
+    root, _ = graded
+    config = root / "nbgrader_config.py"
+    kept = config.read_text()
+    config.write_text(kept + "\nc.RedactFeedback.show = 'everything'\n")
+    try:
+        with pytest.raises(course.CourseError, match="c.RedactFeedback.show = 'everything'"):
+            feedback.configured_show(root)
+    finally:
+        config.write_text(kept)
