@@ -286,8 +286,13 @@ def _make_special(path: Path, kind: str) -> None:
     if kind == "fifo":
         os.mkfifo(path)
     elif kind == "socket":
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.bind(str(path))
+        # Bound through the folder's descriptor: a socket's path may hold only 107 bytes.
+        folder = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.bind(f"/proc/self/fd/{folder}/{path.name}")
+        finally:
+            os.close(folder)
     elif kind == "zero":
         os.mknod(path, stat.S_IFCHR | 0o644, os.makedev(1, 5))
     else:
