@@ -353,6 +353,7 @@ class RobustExecute(Execute):
         self._output_sizes: dict[int, int] = {}
         self._notebook_output = 0
         self._over_notebook_limit: int | None = None  # the cell that crossed it
+        self._interrupted_cells: set[int] = set()  # cells interrupted for their output
         self._running: str | None = None
         self._cell_index = -1
         self._monitors: list[Any] = []
@@ -373,6 +374,7 @@ class RobustExecute(Execute):
         self._output_sizes = {}
         self._notebook_output = 0
         self._over_notebook_limit = None
+        self._interrupted_cells = set()
         self._cell_index = -1
         self._dropped = False
         self.timeout_func = self._cell_timeout
@@ -613,9 +615,12 @@ class RobustExecute(Execute):
         if per_cell < 0 and per_notebook < 0:
             return super().output(outs, msg, display_id, cell_index)
         if self._over_notebook_limit is not None:
+            if cell_index == self._over_notebook_limit:
+                self._interrupt_once(cell_index)
             return None  # the notebook is over its limit: dropped
         used = self._output_sizes.get(cell_index, 0)
         if 0 <= per_cell < used:
+            self._interrupt_once(cell_index)
             return None  # already over: dropped
         size = len(json.dumps(msg.get("content", {}), default=str))
         self._output_sizes[cell_index] = used + size
@@ -624,17 +629,28 @@ class RobustExecute(Execute):
             return self._over_notebook(outs, cell_index)
         if per_cell < 0 or used + size <= per_cell:
             return super().output(outs, msg, display_id, cell_index)
-        self.log.warning("Cell %d went over the output limit; interrupting", cell_index)
+        self.log.warning("Cell %d went over the output limit", cell_index)
         note = nbformat.v4.new_output(
             "stream",
             name="stdout",
             text=f"\n[The output of this cell went over the limit of {self.max_output_bytes} "
-            "bytes: the cell was interrupted and the rest of its output dropped.]\n",
+            "bytes: the rest of its output was dropped (and the cell interrupted if it went "
+            "on).]\n",
         )
         outs.append(note)
-        if self.km is not None:
-            asyncio.ensure_future(_ensure_async(self.km.interrupt_kernel()))
         return None
+
+    def _interrupt_once(self, cell_index: int) -> None:
+        """Interrupt the kernel for a cell that sends more output after going over a limit.
+
+        Not at the message that crossed the limit: the cell may be done by then, and an
+        interrupt that reaches the kernel outside the student's code (while it sends the
+        cell's reply) loses the reply, so that the cell waits out its time limit. A cell
+        still sending output is still running its code."""
+        if cell_index in self._interrupted_cells or self.km is None:
+            return
+        self._interrupted_cells.add(cell_index)
+        asyncio.ensure_future(_ensure_async(self.km.interrupt_kernel()))
 
     def _over_notebook(self, outs: list, cell_index: int) -> None:
         """The output of the notebook went over its limit in this cell: the cell fails,
@@ -643,15 +659,14 @@ class RobustExecute(Execute):
         self.log.warning("Cell %d went over the notebook's output limit", cell_index)
         text = (
             f"The notebook's output went over its limit of {self.max_notebook_output_bytes} "
-            "bytes in this cell: the cell was interrupted and later output dropped."
+            "bytes in this cell: later output was dropped (and the cell interrupted if it "
+            "went on)."
         )
         outs.append(
             nbformat.v4.new_output(
                 "error", ename="OutputLimitExceeded", evalue=text, traceback=[text]
             )
         )
-        if self.km is not None:
-            asyncio.ensure_future(_ensure_async(self.km.interrupt_kernel()))
         return None
 
     class MessageRefused(RuntimeError):
