@@ -205,7 +205,8 @@ def wait_idle(page) -> None:
             const status = document.querySelector('#jp-main-statusbar');
             return prompts.length > 0 && !prompts.some(p => p.textContent.includes('*'))
                 && status && /\| Idle/.test(status.textContent);
-        }"""
+        }""",
+        timeout=300_000,  # a kernel that starts or runs on a loaded machine
     )
 
 
@@ -232,6 +233,8 @@ def run_all(page, watch: str) -> None:
             return /\\[\\d+\\]/.test(p) && p !== before;
         }""",
         arg=[cell.element_handle(), before],
+        # A whole notebook (w4 trains two networks): minutes on a loaded two-core machine.
+        timeout=300_000,
     )
     wait_idle(page)
 
