@@ -653,8 +653,8 @@ class RobustExecute(Execute):
         asyncio.ensure_future(_ensure_async(self.km.interrupt_kernel()))
 
     def _over_notebook(self, outs: list, cell_index: int) -> None:
-        """The output of the notebook went over its limit in this cell: the cell fails,
-        the kernel is interrupted, and every later output is dropped."""
+        """The output of the notebook went over its limit in this cell: the cell fails, and
+        every later output is dropped (the kernel is interrupted if the cell sends more)."""
         self._over_notebook_limit = cell_index
         self.log.warning("Cell %d went over the notebook's output limit", cell_index)
         text = (
