@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from graders import course, golden, submissions
+from tests.scopes import class_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MATRIX = golden.KINDS[: golden.KINDS.index("half_done")]
@@ -100,12 +101,8 @@ class FirstAssignment(GoldenBatch):
         assert after == before
 
 
-def _class_name(assignment: str) -> str:
-    return "Test" + "".join(part.capitalize() for part in assignment.split("_"))
-
-
 for _i, _assignment in enumerate(ASSIGNMENTS):
-    _base = FirstAssignment if _i == 0 else GoldenBatch
-    globals()[_class_name(_assignment)] = type(
-        _class_name(_assignment), (_base,), {"assignment": _assignment}
+    _class = class_for(
+        _assignment, FirstAssignment if _i == 0 else GoldenBatch, assignment=_assignment
     )
+    globals()[_class.__name__] = _class

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scopes import class_for
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,5 +43,5 @@ class Margin:
 
 
 for _model in MODELS:
-    _name = "Test" + "".join(part.capitalize() for part in _model.split("_"))
-    globals()[_name] = type(_name, (Margin,), {"model": _model})
+    _class = class_for(_model, Margin, model=_model)
+    globals()[_class.__name__] = _class
