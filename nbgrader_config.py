@@ -18,8 +18,10 @@ from nbgrader.preprocessors import (
 )
 
 from graders import sandbox, submissions
+from graders.exchange import GuardedCollect
 from graders.feedback import RedactFeedback
 from graders.intake import RepairGradingMetadata
+from graders.late import LatePolicy
 from graders.nbgrader_plugins import JudgeHiddenTests, RobustExecute, TolerantNotebookExporter
 
 c = get_config()  # noqa: F821 - provided by traitlets when this file is loaded
@@ -28,6 +30,11 @@ here = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = here
 c.CourseDirectory.course_id = "dlgrade"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+# The exchange (JupyterHub): a folder of mode 1777 shared by every account. Students' hand-ins
+# are collected as data: only regular files, each hand-in owned by its student, its time the
+# one the file system recorded (graders/exchange.py).
+c.Exchange.root = os.environ.get("DLGRADE_EXCHANGE", "/srv/nbgrader/exchange")
+c.ExchangeFactory.collect = GuardedCollect
 # Helper files in source/<assignment>/ that students get; caches are never copied.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
@@ -54,6 +61,12 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+# Late hand-ins (after the due date set by `dlgrade release A --publish --due ...`) lose
+# 10 % of their earned points per started day, and all of them from the 7th day on.
+c.AssignLatePenalties.plugin_class = LatePolicy
+c.LatePolicy.per_day = 0.1
+c.LatePolicy.grace_minutes = 0
+c.LatePolicy.max_days = 7
 # A deleted test cell is put back (from the gradebook) and run, not silently dropped.
 c.OverwriteCells.add_missing_cells = True
 

@@ -1,9 +1,11 @@
 """``dlgrade``: the instructor's command line, a thin layer over plain functions.
 
-dlgrade release [ASSIGNMENT ...]          generate release/ from source/ with nbgrader
+dlgrade release [ASSIGNMENT ...] [--publish [--due TIME]]   generate release/; publish to
+                                          the exchange (JupyterHub) with a due date
+dlgrade collect ASSIGNMENT [--zip FILE]   hand-ins from the exchange, or a Canvas download
 dlgrade autograde ASSIGNMENT [--student S] [--force] [--no-sandbox]
                   [--workers N | --scheduler ADDRESS]   in parallel, or on a Dask cluster
-dlgrade export [--csv FILE] [--gradescope DIR]
+dlgrade export [--csv FILE] [--gradescope DIR] [--canvas FILE [--canvas-id A=ID ...]]
 dlgrade report [--out FILE]
 dlgrade validate [--assignment A]         reference full marks, blank zero, mutants, release
 dlgrade feedback ASSIGNMENT [--student S] [--show values|hints|none] [--release]
@@ -27,9 +29,55 @@ def _course_root(args: argparse.Namespace) -> Path:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
+    if args.due and not args.publish:
+        raise course.CourseError("--due goes with --publish (the due date of the exchange)")
     folders = course.release(_course_root(args), args.assignments or None)
     for folder in folders:
         print(f"released {folder}")
+    if args.publish:
+        from nbgrader.utils import parse_utc
+
+        from graders import exchange
+
+        try:
+            due = parse_utc(args.due) if args.due else None
+        except (ValueError, OverflowError) as exc:
+            raise course.CourseError(f"--due {args.due!r} is not a time: {exc}") from None
+        for folder in folders:
+            out = exchange.publish(_course_root(args), folder.name, due)
+            when = f", due {due:%Y-%m-%d %H:%M} UTC" if due else ""
+            print(f"published {folder.name} to {out}{when}")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    root = _course_root(args)
+    if args.zip:
+        from graders import lms
+
+        got = lms.collect_zip(root, args.assignment, Path(args.zip))
+        print(f"kept the download as {got.kept}")
+        for student in got.students:
+            late = "  (late, says Canvas)" if student in got.late else ""
+            print(f"{student:>16}  collected{late}")
+        for why in got.skipped:
+            print(f"not filed: {why}")
+        for note in got.renamed:
+            print(f"renamed: {note}")
+        print(f"{len(got.students)} students collected, {len(got.skipped)} files not filed")
+        return 0
+    from graders import exchange
+
+    done = exchange.collect(root, args.assignment)
+    for student in done.students:
+        print(f"{student:>16}  collected")
+        for note in done.left_out.get(student, []):
+            print(f"{'':>16}  {note}")
+    for why in done.refused:
+        print(f"refused: {why}")
+    for student in done.not_on_roster:
+        print(f"note: {student} is not on the roster (added when graded; nbgrader db student add)")
+    print(f"{len(done.students)} students collected, {len(done.refused)} hand-ins refused")
     return 0
 
 
@@ -75,6 +123,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     db_url = "sqlite:///" + str(root / "gradebook.db")
     csv_path = export.export_csv(db_url, Path(args.csv))
     print(f"grades CSV: {csv_path}")
+    if args.canvas:
+        from graders import lms
+
+        ids = dict(_pair(text) for text in args.canvas_id or [])
+        path = lms.export_canvas(db_url, Path(args.canvas), args.assignment, ids)
+        print(f"Canvas gradebook import: {path}")
     if args.gradescope:
         show = feedback.configured_show(root)
         for assignment in args.assignment or course.assignments_in(root):
@@ -83,6 +137,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
             print(f"Gradescope results for {assignment}: {len(paths)} files in {args.gradescope}")
     return 0
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise course.CourseError(f"--canvas-id {text!r}: write ASSIGNMENT=CANVAS_ID")
+    return name, value
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -171,7 +232,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("release", help="generate release/ from source/")
     p.add_argument("assignments", nargs="*")
+    p.add_argument("--publish", action="store_true", help="also release to nbgrader's exchange")
+    p.add_argument(
+        "--due",
+        metavar="TIME",
+        help="due date of a published assignment, e.g. '2026-12-01 17:00 Europe/Paris' "
+        "(UTC when no zone is given); later hand-ins get the course's late penalty",
+    )
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("collect", help="hand-ins from the exchange, or a Canvas download zip")
+    p.add_argument("assignment")
+    p.add_argument("--zip", metavar="FILE", help="a Canvas 'Download Submissions' zip")
+    p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("autograde", help="grade submitted/<student>/<assignment>")
     p.add_argument("assignment")
@@ -201,6 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", default="grades.csv")
     p.add_argument("--gradescope", metavar="DIR", help="also write Gradescope results here")
     p.add_argument("--assignment", action="append")
+    p.add_argument("--canvas", metavar="FILE", help="also write a Canvas gradebook import CSV")
+    p.add_argument(
+        "--canvas-id",
+        action="append",
+        metavar="ASSIGNMENT=ID",
+        help="the Canvas assignment id to fill with ASSIGNMENT's scores (repeatable); "
+        "without one, Canvas creates an assignment of that name",
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("report", help="an HTML page of scores and per-question pass rates")
