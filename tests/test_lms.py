@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from graders import cli, course, exchange, golden, lms
+from graders import cli, course, exchange, feedback, golden, lms
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "w1_broadcasting"
@@ -132,6 +132,7 @@ def _hand_in(box: Path, student: str, text: str) -> None:
     folder = box / "dlgrade" / "inbound" / f"{student}+{ASSIGNMENT}+{stamp}+{secrets.token_hex(4)}"
     folder.mkdir(parents=True)
     (folder / "timestamp.txt").write_text(stamp)
+    (folder / "submission_secret.txt").write_text(secrets.token_hex(16))  # as nbgrader submit
     (folder / NOTEBOOK).write_text(text)
 
 
@@ -195,3 +196,15 @@ def test_the_canvas_gradebook_file_is_what_canvas_imports(late_class, tmp_path):
     assert float(by_sis["bob"][5]) == pytest.approx(0.9 * full)
     assert by_sis["carol"][5] == ""  # no submission: Canvas keeps what it has
     assert by_sis["dave"][1] == "" and float(by_sis["dave"][5]) == full  # matched by SIS id
+
+
+def test_feedback_of_exchange_hand_ins_is_released_to_each_student(late_class):
+    """Collected hand-ins keep their submission secret, so nbgrader's exchange can hand each
+    student their own feedback."""
+    written = [
+        p.parent.parent.name for p in feedback.generate(late_class, ASSIGNMENT, release=True)
+    ]
+    assert written == ["alice", "bob", "dave"]
+    box = Path(course.load_config(late_class).Exchange.root)
+    pages = sorted((box / "dlgrade" / "feedback").glob("*.html"))
+    assert len(pages) == 3
