@@ -120,7 +120,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from graders import export, feedback
 
     root = _course_root(args)
-    db_url = "sqlite:///" + str(root / "gradebook.db")
+    db_url = course.gradebook_url(root)
     csv_path = export.export_csv(db_url, Path(args.csv))
     print(f"grades CSV: {csv_path}")
     if args.canvas:
@@ -150,9 +150,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from graders import report
 
     root = _course_root(args)
-    path = report.build_report(
-        "sqlite:///" + str(root / "gradebook.db"), Path(args.out), root / "autograded"
-    )
+    path = report.build_report(course.gradebook_url(root), Path(args.out), root / "autograded")
     print(f"report: {path}")
     return 0
 

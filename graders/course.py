@@ -70,6 +70,16 @@ def run_nbgrader(
         return subprocess.CompletedProcess(exc.cmd, -9, out, err + "\n(timed out)")
 
 
+def sqlite_url(path: Path | str) -> str:
+    """The SQLAlchemy URL of an SQLite database file (nbgrader's gradebook)."""
+    return "sqlite:///" + str(path)
+
+
+def gradebook_url(root: Path | str) -> str:
+    """The URL of the course's gradebook, ``<root>/gradebook.db``."""
+    return sqlite_url(Path(root) / "gradebook.db")
+
+
 def load_config(root: Path) -> Config:
     """The course's nbgrader configuration, read from ``root/nbgrader_config.py``."""
     root = Path(root).resolve()
@@ -77,7 +87,7 @@ def load_config(root: Path) -> Config:
         raise CourseError(f"{root} is not a course folder: nbgrader_config.py is missing")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = "sqlite:///" + str(root / "gradebook.db")
+    config.CourseDirectory.db_url = gradebook_url(root)
     return config
 
 
@@ -147,7 +157,7 @@ def cell_scores(root: Path, assignment: str, student: str) -> dict[str, tuple[fl
 
     root = Path(root).resolve()
     out: dict[str, tuple[float, float]] = {}
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(gradebook_url(root)) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:

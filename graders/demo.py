@@ -84,7 +84,7 @@ def run_demo(
             )
 
     print("[4/4] exporting and reporting", flush=True)
-    db_url = "sqlite:///" + str(copy / "gradebook.db")
+    db_url = course.gradebook_url(copy)
     grades_csv = export.export_csv(db_url, out / "grades.csv")
     show = feedback.configured_show(copy)
     for assignment in chosen:

@@ -239,7 +239,7 @@ def check_exchange(path: Path) -> None:
 def set_due_date(root: Path, assignment: str, due: dt.datetime | None) -> None:
     """Record (or, with None, remove) ``assignment``'s due date (naive UTC) in the
     gradebook, where collection and the late policy read it."""
-    with Gradebook("sqlite:///" + str(Path(root) / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook_url(Path(root))) as gb:
         gb.update_or_create_assignment(assignment, duedate=due)
 
 
@@ -292,7 +292,7 @@ def collect(root: Path, assignment: str) -> Collected:
         note = file_renamed_notebook(root / "submitted" / student / assignment, released)
         if note:
             collector.left_out.setdefault(student, []).append(note)
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook_url(root)) as gb:
         known = {s.id for s in gb.students}
     return Collected(
         students=students,

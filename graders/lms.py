@@ -191,7 +191,7 @@ class ZipCollected:
 
 def roster_lms_ids(root: Path) -> dict[str, str]:
     """Canvas user id -> nbgrader student id, from the gradebook's roster."""
-    with Gradebook("sqlite:///" + str(Path(root) / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook_url(Path(root))) as gb:
         return {str(s.lms_user_id): s.id for s in gb.students if s.lms_user_id}
 
 

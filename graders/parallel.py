@@ -289,7 +289,7 @@ def _api(config: Any):
 def _course_config(config_root: Path, course_root: Path) -> Any:
     config = course.load_config(config_root)
     config.CourseDirectory.root = str(course_root)
-    config.CourseDirectory.db_url = "sqlite:///" + str(course_root / "gradebook.db")
+    config.CourseDirectory.db_url = course.gradebook_url(course_root)
     return config
 
 
@@ -320,10 +320,10 @@ def build_kit(root: Path, assignment: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="dlgrade-kit-") as tmp:
         skeleton = Path(tmp) / "gradebook.db"
         shutil.copy2(root / "gradebook.db", skeleton)
-        with Gradebook("sqlite:///" + str(skeleton)) as gb:
+        with Gradebook(course.sqlite_url(skeleton)) as gb:
             for student in list(gb.students):
                 gb.remove_student(student.id)
-        hidden_inputs.forget_all("sqlite:///" + str(skeleton))
+        hidden_inputs.forget_all(course.sqlite_url(skeleton))
         skip = ("__pycache__", ".ipynb_checkpoints")
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
 
@@ -390,7 +390,7 @@ def execute_submission(kit: bytes, task: Task, sandbox: bool = True) -> Executed
         with tempfile.TemporaryDirectory(prefix="dlgrade-task-") as tmp:
             root = Path(tmp)
             shutil.copy2(kit_dir / "gradebook.db", root / "gradebook.db")
-            db_url = "sqlite:///" + str(root / "gradebook.db")
+            db_url = course.gradebook_url(root)
             hidden_inputs.store(
                 db_url, task.assignment, task.student, task.secret, task.secret_version
             )
@@ -551,7 +551,7 @@ def autograde_parallel(
             _require_sandbox_on_workers(client, settings)
             kit = client.scatter(build_kit(root, assignment), broadcast=True, hash=False)
 
-            db_url = "sqlite:///" + str(root / "gradebook.db")
+            db_url = course.gradebook_url(root)
 
             def send(student: str) -> Any:
                 task = read_submission(root, assignment, student, bounds)

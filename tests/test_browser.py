@@ -326,7 +326,7 @@ def graded_class(tmp_path_factory) -> Path:
 def gradebook_scores(root: Path) -> dict[str, dict]:
     """Per student: total score, the w1 submission's score, and its notebook's cell scores,
     as the gradebook holds them."""
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook_url(root)) as gb:
         totals = {s["id"]: (s["score"], s["max_score"]) for s in gb.student_dicts()}
         scores = {}
         for student in CLASS:

@@ -94,7 +94,7 @@ def test_publishing_puts_the_release_in_the_exchange_with_its_due_date(course_wi
     assert (box / "dlgrade" / "outbound" / ASSIGNMENT / NOTEBOOK).is_file()
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook_url(root)) as gb:
         assert gb.find_assignment(ASSIGNMENT).duedate == due
 
 

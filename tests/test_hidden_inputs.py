@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from nbgrader.api import Gradebook
 
-from graders import hidden_inputs, parallel
+from graders import course, hidden_inputs, parallel
 from graders.cases import all_checks, assignment_of, get_check, inputs_id
 from graders.compare import compare
 from graders.encoding import RECORD_MIME
@@ -152,7 +152,7 @@ def test_the_reference_passes_a_check_on_the_inputs_of_any_secret(name):
 
 
 def test_secrets_are_kept_per_submission_in_the_gradebook(tmp_path):
-    db = "sqlite:///" + str(tmp_path / "gradebook.db")
+    db = course.gradebook_url(tmp_path)
     with Gradebook(db) as gb:
         gb.add_student("ann")
     assert hidden_inputs.lookup(db, A, "ann") is None
@@ -170,7 +170,7 @@ def test_secrets_are_kept_per_submission_in_the_gradebook(tmp_path):
 
 
 def test_a_resubmission_gets_new_inputs_and_a_regrade_the_same(tmp_path):
-    db = "sqlite:///" + str(tmp_path / "gradebook.db")
+    db = course.gradebook_url(tmp_path)
     folder = tmp_path / "submitted" / "ann" / A
     folder.mkdir(parents=True)
     assert hidden_inputs.submission_version(folder) == ""  # not from the exchange
@@ -215,7 +215,7 @@ def _judge(db: str, record: dict) -> list[str]:
 
 
 def test_the_judge_fails_every_check_of_a_submission_without_a_kept_secret(tmp_path):
-    db = "sqlite:///" + str(tmp_path / "gradebook.db")
+    db = course.gradebook_url(tmp_path)
     ref = _reference()
     outputs = _judge(db, collect("softmax_values", ref.softmax))
     assert outputs[-1].startswith("HiddenCheckFailed")
@@ -223,7 +223,7 @@ def test_the_judge_fails_every_check_of_a_submission_without_a_kept_secret(tmp_p
 
 
 def test_the_judge_judges_on_the_inputs_of_the_secret_kept_for_the_submission(tmp_path):
-    db = "sqlite:///" + str(tmp_path / "gradebook.db")
+    db = course.gradebook_url(tmp_path)
     secret = hidden_inputs.secret_for(db, A, "ann")
     ref = _reference()
     assert (

@@ -55,7 +55,7 @@ def softmax(x):
 
 
 def _db(copy: Path) -> str:
-    return "sqlite:///" + str(copy / "gradebook.db")
+    return course.gradebook_url(copy)
 
 
 def _scores(copy: Path, student: str) -> dict[str, float]:

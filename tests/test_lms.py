@@ -29,7 +29,7 @@ ROSTER = {  # student id: (first name, last name, Canvas user id)
 
 
 def _roster(root: Path) -> None:
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook_url(root)) as gb:
         for student, (first, last, lms_id) in ROSTER.items():
             gb.update_or_create_student(
                 student, first_name=first, last_name=last, lms_user_id=lms_id or None
@@ -166,7 +166,7 @@ def late_class(released, tmp_path_factory):
 
 
 def test_a_late_hand_in_loses_the_share_of_the_late_policy(late_class):
-    with Gradebook("sqlite:///" + str(late_class / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook_url(late_class)) as gb:
         full = gb.find_assignment(ASSIGNMENT).max_score
         got = {
             s: (gb.find_submission(ASSIGNMENT, s).score,
@@ -185,7 +185,7 @@ def test_the_canvas_gradebook_file_is_what_canvas_imports(late_class, tmp_path):
     raw = out.read_bytes()
     assert raw.startswith(b"Student,ID,SIS User ID,SIS Login ID,Section,") and b"\r\n" in raw
     rows = list(csv.reader(out.open(newline="", encoding="utf-8")))
-    with Gradebook("sqlite:///" + str(late_class / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook_url(late_class)) as gb:
         full = gb.find_assignment(ASSIGNMENT).max_score
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
                        f"{ASSIGNMENT} (98765)"]  # fmt: skip

@@ -120,11 +120,11 @@ def test_the_kit_holds_the_assignment_and_no_student(tmp_path):
         assert not [m for m in tar.getnames() if m.startswith(("submitted", "autograded"))]
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(unpacked / "gradebook.db")) as gb:
+    with Gradebook(course.gradebook_url(unpacked)) as gb:
         assert gb.students == [] and gb.find_assignment(A).notebooks
     # Nor any secret of hidden inputs (the course keeps the one it drew).
-    assert hidden_inputs.lookup("sqlite:///" + str(copy / "gradebook.db"), A, "correct")
-    assert hidden_inputs.lookup("sqlite:///" + str(unpacked / "gradebook.db"), A, "correct") is None
+    assert hidden_inputs.lookup(course.gradebook_url(copy), A, "correct")
+    assert hidden_inputs.lookup(course.gradebook_url(unpacked), A, "correct") is None
 
 
 def test_a_replayed_notebook_must_match_the_submission():
@@ -197,7 +197,7 @@ def test_an_interrupted_run_grades_only_what_is_missing(tmp_path, client):
     copy = _course(tmp_path / "c", kinds=kinds)
     # A judged result a previous run staged and did not land: landed without a worker.
     task = parallel.read_submission(copy, A, "tamper")
-    task.secret = hidden_inputs.secret_for("sqlite:///" + str(copy / "gradebook.db"), A, "tamper")
+    task.secret = hidden_inputs.secret_for(course.gradebook_url(copy), A, "tamper")
     parallel.stage(copy, A, parallel.execute_submission(parallel.build_kit(copy, A), task))
     landed: list[str] = []
 
