@@ -4,19 +4,20 @@ For each assignment: a histogram of the students' total scores (percent of the m
 a bar chart of per-question pass rates, and a table per question (grade id, points, pass
 rate, mean score and, given the autograded notebooks, the most common failure reasons).
 A class summary comes first. Plots are drawn with matplotlib's Agg backend and embedded as
-base64 PNG, so the file opens offline and can be mailed around. Everything that comes from
-a gradebook or a student's notebook is HTML-escaped.
+base64 PNG, so the file opens offline and can be mailed around. The page is a Jinja2
+template (``graders/templates/report.html.j2``) that escapes everything it is given, so
+nothing from a gradebook or a student's notebook is read as HTML.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -28,6 +29,7 @@ from graders.export import (
     format_number,
     open_gradebook,
 )
+from graders.pages import template
 
 __all__ = ["AssignmentStats", "QuestionStats", "build_report"]
 
@@ -198,20 +200,17 @@ def _pass_rate_chart(stats: AssignmentStats) -> str:
 # ---------------------------------------------------------------------------- HTML
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _percent(fraction: float) -> str:
     return f"{100.0 * fraction:.0f}%"
 
 
-def _summary_html(
-    all_stats: dict[str, AssignmentStats], n_students: int, autograded_dir: Path | None
-) -> str:
+def _anchor(name: str) -> str:
+    return "a-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+
+
+def _summary(all_stats: dict[str, AssignmentStats], n_students: int) -> list[tuple[str, str]]:
     percents = [p for a in all_stats.values() for p in a.percents]
     submitters = {s for a in all_stats.values() for s in a.totals}
-    parts = ["<h2>Class summary</h2>", "<table>"]
     rows = [
         ("Students in the gradebook", str(n_students)),
         ("Students with at least one submission", str(len(submitters))),
@@ -223,82 +222,36 @@ def _summary_html(
             ("Mean score (all submissions)", f"{statistics.fmean(percents):.1f}%"),
             ("Median score (all submissions)", f"{statistics.median(percents):.1f}%"),
         ]
-    for label, value in rows:
-        parts.append(f'<tr><th>{_e(label)}</th><td class="num">{_e(value)}</td></tr>')
-    parts.append("</table>")
-    if all_stats:
-        parts.append(
-            "<table><tr><th>assignment</th><th>submissions</th><th>max points</th>"
-            "<th>mean</th><th>median</th><th>min</th><th>max</th></tr>"
-        )
-        for a in all_stats.values():
-            p = a.percents
-            parts.append(
-                f'<tr><td><a href="#{_e(_anchor(a.name))}">{_e(a.name)}</a></td>'
-                f'<td class="num">{len(p)}</td>'
-                f'<td class="num">{_e(format_number(a.max_score))}</td>'
-                f'<td class="num">{statistics.fmean(p):.1f}%</td>'
-                f'<td class="num">{statistics.median(p):.1f}%</td>'
-                f'<td class="num">{min(p):.1f}%</td><td class="num">{max(p):.1f}%</td></tr>'
-            )
-        parts.append("</table>")
-    if autograded_dir is None:
-        parts.append(
-            '<p class="muted">Failure reasons are not shown: no autograded folder was given.</p>'
-        )
-    return "\n".join(parts)
+    return rows
 
 
-def _anchor(name: str) -> str:
-    return "a-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
-
-
-def _question_table(stats: AssignmentStats, with_reasons: bool) -> str:
-    head = (
-        "<tr><th>notebook</th><th>grade id</th><th>max points</th><th>pass rate</th>"
-        "<th>passed</th><th>mean score</th>"
-        + ("<th>most common failure reasons (students)</th>" if with_reasons else "")
-        + "</tr>"
-    )
-    rows = [head]
-    for q in stats.questions.values():
-        cells = [
-            f"<td>{_e(q.notebook)}</td>",
-            f"<td>{_e(q.grade_id)}</td>",
-            f'<td class="num">{_e(format_number(q.max_score))}</td>',
-            f'<td class="num">{_percent(q.pass_rate)}</td>',
-            f'<td class="num">{q.passes} / {len(q.scores)}</td>',
-            f'<td class="num">{q.mean_score:.2f}</td>',
-        ]
-        if with_reasons:
-            top = q.reasons.most_common(TOP_REASONS)
-            if top:
-                items = "".join(
-                    f"<li><code>{_e(reason)}</code> ({count})</li>" for reason, count in top
-                )
-                cells.append(f'<td><ol class="reasons">{items}</ol></td>')
-            else:
-                cells.append('<td class="muted">none recorded</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return "<table>\n" + "\n".join(rows) + "\n</table>"
-
-
-def _assignment_html(stats: AssignmentStats, with_reasons: bool) -> str:
+def _assignment_view(stats: AssignmentStats) -> dict[str, Any]:
+    """What the template shows of one assignment (numbers already formatted)."""
     p = stats.percents
-    return "\n".join(
-        [
-            f'<h2 id="{_e(_anchor(stats.name))}">{_e(stats.name)}</h2>',
-            f"<p>{len(p)} submissions; maximum {_e(format_number(stats.max_score))} points; "
-            f"mean {statistics.fmean(p):.1f}%, median {statistics.median(p):.1f}%.</p>",
-            '<div class="plots">',
-            f'<img src="{_histogram(stats)}" '
-            f'alt="{_e("Histogram of total scores for " + stats.name)}">',
-            f'<img src="{_pass_rate_chart(stats)}" '
-            f'alt="{_e("Pass rate per question for " + stats.name)}">',
-            "</div>",
-            _question_table(stats, with_reasons),
-        ]
-    )
+    return {
+        "name": stats.name,
+        "anchor": _anchor(stats.name),
+        "submissions": len(p),
+        "max_points": format_number(stats.max_score),
+        "mean": f"{statistics.fmean(p):.1f}%",
+        "median": f"{statistics.median(p):.1f}%",
+        "min": f"{min(p):.1f}%",
+        "max": f"{max(p):.1f}%",
+        "histogram": _histogram(stats),
+        "pass_rates": _pass_rate_chart(stats),
+        "questions": [
+            {
+                "notebook": q.notebook,
+                "grade_id": q.grade_id,
+                "max_points": format_number(q.max_score),
+                "pass_rate": _percent(q.pass_rate),
+                "passed": f"{q.passes} / {len(q.scores)}",
+                "mean": f"{q.mean_score:.2f}",
+                "reasons": q.reasons.most_common(TOP_REASONS),
+            }
+            for q in stats.questions.values()
+        ],
+    }
 
 
 def build_report(
@@ -324,27 +277,12 @@ def build_report(
     if autograded_dir is not None:
         for stats in all_stats.values():
             _add_failure_reasons(stats, Path(autograded_dir))
-    body = [f"<h1>{_e(title)}</h1>", _summary_html(all_stats, n_students, autograded_dir)]
-    if not all_stats:
-        body.append("<p>No graded submissions in the gradebook yet.</p>")
-    for stats in all_stats.values():
-        body.append(_assignment_html(stats, with_reasons=autograded_dir is not None))
-    page = "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_e(title)}</title>",
-            f"<style>{_CSS}</style>",
-            "</head>",
-            "<body>",
-            *body,
-            "</body>",
-            "</html>",
-            "",
-        ]
+    page = template("report.html.j2").render(
+        title=title,
+        css=_CSS,
+        summary=_summary(all_stats, n_students),
+        assignments=[_assignment_view(stats) for stats in all_stats.values()],
+        with_reasons=autograded_dir is not None,
     )
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -167,43 +167,11 @@ def _highlighted(code: str, slices: Any) -> str:
     return "".join(out)
 
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Similar submissions: {{ assignment }}</title>
-<style>
-body { font-family: sans-serif; margin: 2em; }
-.pair { display: flex; gap: 1em; margin-bottom: 2.5em; }
-.side { flex: 1; min-width: 0; }
-pre { background: #f6f6f6; padding: .8em; overflow-x: auto; font-size: 12px; }
-mark { background: #ffd27f; }
-table { border-collapse: collapse; } td, th { padding: .2em .8em; border-bottom: 1px solid #ddd; }
-</style></head><body>
-<h1>Similar submissions: {{ assignment }}</h1>
-<p>Answer code only (code the release gives everyone is left out). Flagged: pairs where at
-least {{ "%.0f"|format(threshold * 100) }}% of one submission's answer tokens are found in the
-other, after names and literals are filtered out. Similar is not proof.</p>
-<table><tr><th>first</th><th>second</th><th>overlap of first</th><th>overlap of second</th></tr>
-{% for p in pairs %}<tr><td>{{ p.first }}</td><td>{{ p.second }}</td>
-<td>{{ "%.0f"|format(p.overlap_first * 100) }}%</td>
-<td>{{ "%.0f"|format(p.overlap_second * 100) }}%</td></tr>
-{% endfor %}</table>
-{% if not pairs %}<p>No pair reaches the threshold.</p>{% endif %}
-{% for p in pairs %}<h2>{{ p.first }} and {{ p.second }}</h2>
-<div class="pair">
-<div class="side"><h3>{{ p.first }}</h3><pre>{{ p.first_html|safe }}</pre></div>
-<div class="side"><h3>{{ p.second }}</h3><pre>{{ p.second_html|safe }}</pre></div>
-</div>{% endfor %}
-{% if unreadable %}<h2>Not compared</h2><ul>
-{% for s in unreadable %}<li>{{ s.student }}: {{ s.problem }}</li>{% endfor %}</ul>{% endif %}
-</body></html>
-"""
-
-
 def write_page(
     out: Path, assignment: str, pairs: list[Pair], subs: list[Submission], threshold: float
 ) -> Path:
     """The HTML page of the flagged ``pairs`` (student text escaped)."""
-    import jinja2
+    from graders.pages import template
 
     code = {s.student: s.code for s in subs}
     shown = [
@@ -217,8 +185,7 @@ def write_page(
         }
         for p in pairs
     ]
-    env = jinja2.Environment(autoescape=True)
-    text = env.from_string(PAGE).render(
+    text = template("similarity.html.j2").render(
         assignment=assignment,
         pairs=shown,
         threshold=threshold,

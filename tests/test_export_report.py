@@ -536,7 +536,7 @@ def test_build_report_lists_the_most_common_failure_reasons(course, tmp_path):
     page = build_report(url, tmp_path / "report.html", autograded).read_text(encoding="utf-8")
     softmax = question_row(page, "w1_broadcasting", "softmax_stable")
     assert (
-        "<code>HiddenCheckFailed: The cell raised NameError: name &#x27;np&#x27; is not defined"
+        "<code>HiddenCheckFailed: The cell raised NameError: name &#39;np&#39; is not defined"
         "</code> (2)" in softmax
     )
     assert "none recorded" in question_row(page, "w2_gradient_descent", "predict_labels")
@@ -547,6 +547,7 @@ def test_build_report_escapes_student_text(course, tmp_path):
     page = build_report(url, tmp_path / "report.html", autograded).read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script" not in page
+    assert 'font-family: -apple-system, "Segoe UI"' in page  # the page's own style, as written
 
 
 def test_build_report_embeds_two_png_plots_per_assignment(course, tmp_path):
