@@ -2,6 +2,7 @@
 and runs every student's kernel in the sandbox (bubblewrap), within the limits below."""
 
 import os
+import warnings
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
@@ -25,6 +26,14 @@ from graders.late import LatePolicy
 from graders.nbgrader_plugins import JudgeHiddenTests, RobustExecute, TolerantNotebookExporter
 
 c = get_config()  # noqa: F821 - provided by traitlets when this file is loaded
+
+# nbgrader 0.9 builds a new submission's rows through relationships that SQLAlchemy 2 no
+# longer cascades into the session, warns, and then adds them itself: nothing is lost, and the
+# warning ("Object of type <SubmittedAssignment> not in session") is not the instructor's to
+# act on.
+warnings.filterwarnings(
+    "ignore", message=r"Object of type <Submitted\w+> not in session", module="nbgrader"
+)
 
 here = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = here
