@@ -14,6 +14,11 @@ both alike. Scores must be identical.
 Then the fixed cost per notebook: a class of notebooks that only import numpy and TensorFlow,
 graded the same two ways (the cluster already running: the steady cost per notebook).
 
+The cost of a cluster: the instructor's machine handles every submission one after another
+(reading and sending it, landing the judged notebooks in the gradebook with nbgrader's
+pipeline). Its time per submission against a worker's gives the serial fraction, and with it
+the projected time of a class of 1,000 on 10, 100 and 1,000 workers.
+
 Last, the Dask path as on a cluster: a scheduler and workers started as separate processes
 (``dask scheduler``, ``dask worker``), the class graded a third time through the scheduler's
 address; scores identical again.
@@ -25,6 +30,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -131,6 +137,31 @@ def start_cluster(workers: int, folder: Path) -> tuple[str, list[subprocess.Pope
     return json.loads(file.read_text())["address"], procs
 
 
+def print_cluster_cost(results: list[course.GradeResult], class_size: int = 1000) -> None:
+    """The client's serial time per submission, the serial fraction, and the time of a class
+    of ``class_size`` projected on 10, 100 and 1,000 workers."""
+    client = [r.client_seconds for r in results]
+    worker = [r.seconds for r in results]
+    c, w = statistics.fmean(client), statistics.fmean(worker)
+    serial = c / (c + w)
+    print(
+        f"Client (the instructor's machine), per submission, one after another: mean {c:.3f} s, "
+        f"median {statistics.median(client):.3f} s, max {max(client):.3f} s; a worker: "
+        f"mean {w:.1f} s. Serial fraction {serial:.4f}."
+    )
+    print()
+    print(
+        f"| workers | class of {class_size}: Amdahl (client, then workers) | pipelined "
+        "(client beside workers) | speed-up over one worker |"
+    )
+    print("|---|---|---|---|")
+    for n in (10, 100, 1000):
+        amdahl = class_size * c + class_size * w / n
+        pipelined = max(class_size * c, class_size * w / n)
+        one = class_size * (c + w)
+        print(f"| {n} | {amdahl / 60:.1f} min | {pipelined / 60:.1f} min | {one / pipelined:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=20)
@@ -152,7 +183,7 @@ def main() -> None:
         copies[name] = tmp / name
         shutil.copytree(base, copies[name], symlinks=True)
 
-    rows, total_plain, total_ours, peaks = [], 0.0, 0.0, []
+    rows, total_plain, total_ours, peaks, graded = [], 0.0, 0.0, [], []
     start = time.perf_counter()
     with parallel.dask_client(args.workers) as client:
         startup = time.perf_counter() - start
@@ -169,6 +200,7 @@ def main() -> None:
             kernel = max(r.kernel_peak_mb for r in results)
             server = max(r.server_mb for r in results)
             peaks.append((worker, server, kernel, p_peak))
+            graded += results
             total_plain, total_ours = total_plain + p, total_ours + o
             rows.append((assignment, p, o, same, worker, server, kernel, p_peak))
             print(
@@ -208,6 +240,9 @@ def main() -> None:
         f"{n} of them): plain {fp / n:.2f} s, ours {fo / n:.2f} s "
         f"(ratio {fo / fp:.2f})"
     )
+
+    print()
+    print_cluster_cost(graded)
 
     if args.no_cluster_run:
         return

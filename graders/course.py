@@ -39,6 +39,9 @@ class GradeResult:
     worker_peak_mb: float = 0.0  # peak resident memory of the worker process so far
     kernel_peak_mb: float = 0.0  # and of its largest kernel so far
     server_mb: float = 0.0  # resident memory of the worker's warm-kernel server (shared)
+    # Time the instructor's machine spent on it, one submission after another: reading and
+    # sending it, and landing the judged notebooks in the gradebook (nbgrader's pipeline).
+    client_seconds: float = 0.0
 
 
 def ensure_tools_on_path() -> None:

@@ -534,8 +534,12 @@ def autograde_parallel(
         results[result.student] = result
         bar.update(result)
 
+    sending: dict[str, float] = {}  # seconds the client spent reading and sending each
+
     def finish(student: str, digest: str, executed: Executed | None, via: str) -> None:
+        start = time.perf_counter()
         result = _land_one(root, assignment, student, digest, executed, via, use_sandbox)
+        result.client_seconds = sending.get(student, 0.0) + time.perf_counter() - start
         results[student] = result
         bar.update(result)
         if on_landed is not None:
@@ -554,6 +558,13 @@ def autograde_parallel(
             db_url = course.gradebook_url(root)
 
             def send(student: str) -> Any:
+                start = time.perf_counter()
+                try:
+                    return _send(student)
+                finally:
+                    sending[student] = time.perf_counter() - start
+
+            def _send(student: str) -> Any:
                 task = read_submission(root, assignment, student, bounds)
                 task.secret_version = hidden_inputs.submission_version(
                     _folder(root, assignment, student)

@@ -156,6 +156,9 @@ def test_parallel_grades_equal_sequential_grades(tmp_path, client):
     assert len({r.via for r in par_results}) == 2  # both workers graded
     assert all(r.server_mb > 100 for r in par_results)  # warm kernels, forked from a server
     assert all(r.server_mb == 0 for r in seq_results)  # cold kernels, as plain nbgrader's
+    # The instructor's machine's own time on each (sending and landing) is measured, and is a
+    # share of the worker's.
+    assert all(0 < r.client_seconds < r.seconds for r in par_results)
     for kind in KINDS:
         assert _scores(par, kind) == _scores(sequential, kind) == _expected(par, kind), kind
         assert _verdicts(par, kind) == _verdicts(sequential, kind), kind
