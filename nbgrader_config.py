@@ -23,7 +23,12 @@ from graders.exchange import GuardedCollect
 from graders.feedback import RedactFeedback
 from graders.intake import RepairGradingMetadata
 from graders.late import LatePolicy
-from graders.nbgrader_plugins import JudgeHiddenTests, RobustExecute, TolerantNotebookExporter
+from graders.nbgrader_plugins import (
+    JudgeHiddenTests,
+    RobustExecute,
+    TolerantNotebookExporter,
+    check_metadata_with_one_validator,
+)
 
 c = get_config()  # noqa: F821 - provided by traitlets when this file is loaded
 
@@ -102,6 +107,8 @@ c.RobustExecute.max_notebook_output_bytes = 64 * 1024 * 1024  # output kept per 
 # (the total at most half of c.Sandbox.disk_mb); each file left out is named in a note at the
 # top of the graded notebook, and the rest is graded.
 submissions.guard_nbgrader_copies()
+# nbgrader's check of each cell's grading metadata builds its schema validator once.
+check_metadata_with_one_validator()
 c.SubmittedFiles.max_file_mb = 64  # per file
 c.SubmittedFiles.max_total_mb = 128  # per submission
 c.JudgeHiddenTests.timeout = 300  # seconds the trusted judge may spend per notebook

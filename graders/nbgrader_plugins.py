@@ -773,3 +773,35 @@ class JudgeHiddenTests(NbGraderPreprocessor):
                 "cannot be judged; grade it again."
             )
         return secret, ""
+
+
+def check_metadata_with_one_validator() -> None:
+    """Make nbgrader's check of grading metadata build its JSON-schema validator once.
+
+    nbgrader checks every graded cell's metadata with ``jsonschema.validate(metadata,
+    schema)``, which checks the schema itself before each cell: a tenth of a second per
+    notebook, twice per notebook graded (when a submission is sanitised and after it is
+    graded), on the instructor's machine for every submission landed. Called from the
+    course's nbgrader_config.py, this gives nbgrader a ``validate`` that checks each schema
+    once and raises the same error ``jsonschema.validate`` would (its best match).
+    Idempotent."""
+    import types
+
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    if getattr(common.jsonschema, "dlgrade_cached", False):
+        return
+    built: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, validator)
+
+    def validate(instance: Any, schema: Any) -> None:
+        entry = built.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            entry = built[id(schema)] = (schema, cls(schema))
+        error = jsonschema.exceptions.best_match(entry[1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+    common.jsonschema = types.SimpleNamespace(validate=validate, dlgrade_cached=True)
