@@ -26,9 +26,12 @@ registers, so that plain ``nbgrader collect`` uses it too):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import pwd
+import re
+import shutil
 import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -43,18 +46,18 @@ from traitlets import Float
 from graders import course, submissions
 
 DEFAULT_ROOT = "/srv/nbgrader/exchange"
+#: A student id as a hand-in may name it: an account name or an e-mail address (never a
+#: path such as ``..``, never bytes that are not text).
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,127}")
 
 
 def _when(path: str) -> dt.datetime:
-    """The latest ``ctime`` in a folder (itself, its folders and files, links not
-    followed), as a naive UTC datetime like nbgrader's."""
+    """The latest ``ctime`` in a folder (itself, its folders and files, links not followed,
+    as deep as a submission is read), as a naive UTC datetime like nbgrader's."""
     latest = os.lstat(path).st_ctime
-    for folder, dirs, files in os.walk(path):
-        for name in dirs + files:
-            try:
-                latest = max(latest, os.lstat(os.path.join(folder, name)).st_ctime)
-            except OSError:
-                continue
+    for _, st in submissions.walk(path):
+        if st is not None:
+            latest = max(latest, st.st_ctime)
     return dt.datetime.fromtimestamp(latest, dt.UTC).replace(tzinfo=None)
 
 
@@ -107,6 +110,9 @@ class GuardedCollect(ExchangeCollect):
             self.refused.append(f"{shown}: not a folder")
             return None
         student, owner = parts[0], _owner(path)
+        if not _PLAIN_ID.fullmatch(student):
+            self.refused.append(f"{shown}: {submissions.printable(student)!r} is not a student id")
+            return None
         if _is_account(student) and owner != student:
             self.refused.append(
                 f"{shown}: handed in as {student} by the account {owner}; not collected"
@@ -159,6 +165,18 @@ class GuardedCollect(ExchangeCollect):
     def do_copy(self, src: str, dest: str, log: Any = None) -> None:
         """Copy a hand-in's regular files (links not followed), within the course's
         limits; write the trusted time to ``timestamp.txt``."""
+        who = os.path.basename(src).rsplit("+", 3)[0]
+        try:
+            self._copy(src, dest, who)
+        except Exception as exc:  # noqa: BLE001 - one hand-in fails alone, the class goes on
+            shutil.rmtree(dest, ignore_errors=True)
+            with contextlib.suppress(OSError):  # the student's folder, if nothing else is in it
+                os.rmdir(os.path.dirname(dest))
+            shown = submissions.printable(os.path.basename(src))
+            self.refused.append(f"{shown}: not collected ({type(exc).__name__}: {exc})")
+            self.log.error("%s", self.refused[-1])
+
+    def _copy(self, src: str, dest: str, who: str) -> None:
         intake = submissions.scan(Path(src), submissions.limits(self.config))
         if intake.error:
             raise RuntimeError(intake.error)
@@ -178,7 +196,7 @@ class GuardedCollect(ExchangeCollect):
         trusted = self._trusted.get(src) or _when(src)
         Path(dest, "timestamp.txt").write_text(f"{trusted.isoformat(' ')} UTC")
         if notes:
-            self.left_out[os.path.basename(src).rsplit("+", 3)[0]] = notes
+            self.left_out[who] = notes
             for note in notes:
                 self.log.warning("%s: %s", submissions.printable(os.path.basename(src)), note)
 
@@ -286,7 +304,10 @@ def collect(root: Path, assignment: str) -> Collected:
         collector.start()
     except Exception as exc:  # noqa: BLE001 - nbgrader's fail() raises its own error
         raise course.CourseError(f"{assignment} could not be collected: {exc}") from exc
-    students = sorted({r["username"] for r in collector.src_records})
+    students = sorted(
+        {r["username"] for r in collector.src_records}
+        & {p.parent.name for p in (root / "submitted").glob(f"*/{assignment}")}
+    )
     released = sorted(p.name for p in (root / "release" / assignment).glob("*.ipynb"))
     for student in students:
         note = file_renamed_notebook(root / "submitted" / student / assignment, released)

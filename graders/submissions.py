@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,44 @@ def _is_notebook(rel: str) -> bool:
     return os.sep not in rel and rel.endswith(".ipynb")
 
 
+#: Folders nested deeper than this in a submission are left out (and never walked: a tree
+#: thousands of folders deep would otherwise exhaust a recursive walk's stack).
+MAX_FOLDER_DEPTH = 32
+
+
+def _listing(directory: str) -> list[os.DirEntry]:
+    with os.scandir(directory) as entries:
+        return sorted(entries, key=lambda e: os.fsencode(e.name))
+
+
+def walk(
+    folder: Path | str, skip: Callable[[str], bool] | None = None
+) -> Iterator[tuple[str, os.stat_result | None]]:
+    """Every entry under ``folder``, depth first in the byte order of names: its path
+    relative to ``folder`` and its ``lstat`` (links are never followed). A folder is given
+    before its entries; one nested deeper than :data:`MAX_FOLDER_DEPTH` is given with None
+    and not entered. Entries whose full path ``skip`` accepts are neither given nor
+    entered. Iterative, so no depth exhausts the stack."""
+    stack = [("", iter(_listing(str(folder))))]
+    while stack:
+        prefix, entries = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        if skip is not None and skip(entry.path):
+            continue
+        rel = prefix + entry.name
+        st = entry.stat(follow_symlinks=False)
+        if not stat.S_ISDIR(st.st_mode):
+            yield rel, st
+        elif len(stack) >= MAX_FOLDER_DEPTH:
+            yield rel + os.sep, None
+        else:
+            yield rel + os.sep, st
+            stack.append((rel + os.sep, iter(_listing(entry.path))))
+
+
 def scan(folder: Path, bounds: FileLimits | None = None) -> Intake:
     """Sort a submission folder's entries into kept files and left-out ones, each with a
     note. A notebook that is a link is kept as a link (it is graded as unreadable, with a
@@ -233,23 +272,16 @@ def scan(folder: Path, bounds: FileLimits | None = None) -> Intake:
     if folder.is_symlink() or folder.parent.is_symlink():
         intake.error = f"the submission folder {printable(str(folder))} is a symbolic link"
         return intake
-    found: list[tuple[str, os.stat_result]] = []
-
-    def walk(directory: Path, prefix: str) -> None:
-        with os.scandir(directory) as entries:
-            for entry in sorted(entries, key=lambda e: os.fsencode(e.name)):
-                rel = prefix + entry.name
-                st = entry.stat(follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode):
-                    walk(Path(entry.path), rel + os.sep)
-                else:
-                    found.append((rel, st))
-
-    walk(folder, "")
     total = 0
-    for rel, st in found:
+    for rel, st in walk(folder):
         shown = printable(rel)
-        if _is_notebook(rel) and stat.S_ISLNK(st.st_mode):
+        if st is None:
+            intake.left_out.append((rel, (
+                f"`{shown}` is nested deeper than {MAX_FOLDER_DEPTH} folders: it was left out."
+            )))  # fmt: skip
+        elif stat.S_ISDIR(st.st_mode):
+            continue
+        elif _is_notebook(rel) and stat.S_ISLNK(st.st_mode):
             intake.notebook_links.append(rel)
         elif not stat.S_ISREG(st.st_mode):
             why = f"`{shown}` is {_kind(st.st_mode)}, not a file: it was left out."
@@ -301,25 +333,24 @@ def guard_nbgrader_copies() -> None:
     makes that listing, in nbgrader's converters only, keep regular files alone (checked
     with ``lstat``) and list nothing from a folder that is itself a link. Idempotent."""
     from nbgrader.converters import base
+    from nbgrader.utils import is_ignored
 
     if getattr(base.find_all_files, "dlgrade_guarded", False):
         return
-    listing = base.find_all_files
 
     def find_regular_files(path: str, exclude: list[str] | None = None) -> list[str]:
         if os.path.islink(path) or os.path.islink(os.path.dirname(path)):
             _log.warning("%s is a symbolic link: none of its files copied", printable(path))
             return []
         kept = []
-        for name in listing(path, exclude):
-            try:
-                mode = os.lstat(name).st_mode
-            except OSError:
-                continue
-            if stat.S_ISREG(mode):
+        for rel, st in walk(path, skip=lambda name: is_ignored(name, exclude)):
+            name = os.path.join(path, rel)
+            if st is None:
+                _log.warning("%s is nested too deep: not copied", printable(name))
+            elif stat.S_ISREG(st.st_mode):
                 kept.append(name)
-            else:
-                _log.warning("%s is %s: not copied", printable(name), _kind(mode))
+            elif not stat.S_ISDIR(st.st_mode):
+                _log.warning("%s is %s: not copied", printable(name), _kind(st.st_mode))
         return kept
 
     find_regular_files.dlgrade_guarded = True  # type: ignore[attr-defined]

@@ -164,16 +164,21 @@ def test_a_link_in_a_hand_in_is_never_followed(course_with_exchange, tmp_path):
 
 
 def test_a_hand_in_nbgrader_cannot_read_does_not_stop_the_class(course_with_exchange):
+    """Badly named hand-ins, a file where a folder should be, a student id that is a path,
+    and a notebook that is a pipe: each is named and refused, and the others collected."""
     root, box = course_with_exchange
     inbound = box / "dlgrade" / "inbound"
     inbound.mkdir(parents=True)
     (inbound / f"x+{ASSIGNMENT}+not a time+1").mkdir()
     (inbound / f"y+{ASSIGNMENT}+2026-13-45 99:00:00 UTC+2").mkdir()
     (inbound / f"z+{ASSIGNMENT}+2026-11-20 10:00:00 UTC+3").write_text("a file, not a folder")
+    hand_in(box, "..", {NOTEBOOK: _notebook(root, "up")})  # would land in the course folder
+    os.mkfifo(hand_in(box, "carl", {}) / NOTEBOOK)  # a notebook that is a pipe
     hand_in(box, "bob", {NOTEBOOK: _notebook(root, "bob")})
     done = exchange.collect(root, ASSIGNMENT)
     assert done.students == ["bob"]
-    assert len(done.refused) == 3
+    assert len(done.refused) == 5 and "named pipe" in done.refused[-1]
+    assert not (root / ASSIGNMENT).exists() and not (root / "submitted" / "carl").exists()
 
 
 def test_the_time_of_a_hand_in_is_the_file_systems_not_the_claimed_one(course_with_exchange):

@@ -247,9 +247,10 @@ def test_the_command_grades_on_local_workers(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_bad_files_fail_alone_and_honest_students_keep_their_scores(tmp_path, client):
+def test_bad_files_fail_alone_and_honest_students_keep_their_scores(tmp_path, client, request):
     """A class with the corpus's file attacks (links to devices, a pipe, a device, a socket,
-    a Latin-1 file name, a large honest file), a notebook that is a pipe and a submission
+    a Latin-1 file name, a large honest file, folders nested 3000 deep), a notebook that is a
+    pipe and a submission
     folder that is a link, graded on the workers: nothing is followed or opened, each
     left-out file is named in the feedback, the pipe notebook and the linked folder fail
     alone with a message, and every other student gets the scores sequential grading
@@ -264,6 +265,11 @@ def test_bad_files_fail_alone_and_honest_students_keep_their_scores(tmp_path, cl
     # An honest 600 MiB checkpoint (sparse): over the default limits, never read.
     course.submit(copy, "big", A, {NB: golden.build("correct", copy, A, NB), "ckpt.h5": 600 << 20})
     course.submit(copy, "pipe_nb", A, {NB: course.SpecialFile("fifo")})
+    # An honest notebook beside folders nested 3000 deep (past any recursive walk).
+    from tests.test_submitted_files import _deep
+
+    deep = course.submit(copy, "deep", A, {NB: golden.build("correct", copy, A, NB)})
+    _deep(deep, 3000, request)
     (copy / "submitted" / "linked").mkdir()
     (copy / "submitted" / "linked" / A).symlink_to(copy / "solutions")
     results = {r.student: r for r in parallel.autograde_parallel(copy, A, client=client)}
@@ -276,6 +282,9 @@ def test_bad_files_fail_alone_and_honest_students_keep_their_scores(tmp_path, cl
     big = (copy / "autograded" / "big" / A / NB).read_text(encoding="utf-8")
     assert "`ckpt.h5` (600.0 MiB) is larger than the limit of 64.0 MiB per file" in big
     assert not (copy / "autograded" / "big" / A / "ckpt.h5").exists()
+    assert results["deep"].ok and _scores(copy, "deep") == _expected(copy, "correct")
+    deep = (copy / "autograded" / "deep" / A / NB).read_text(encoding="utf-8")
+    assert "is nested deeper than 32 folders: it was left out." in deep
     for student, entry in entries.items():
         assert results[student].ok, (student, results[student].error)
         assert _scores(copy, student) == entry.expected(copy), student

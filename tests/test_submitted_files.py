@@ -5,6 +5,7 @@ sockets are left out before anything opens them, each with a note for the studen
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -112,3 +113,40 @@ def test_nbgraders_own_copy_lists_regular_files_only(tmp_path):
     linked.mkdir()
     (linked / "a1").symlink_to(ROOT / "solutions")
     assert base.find_all_files(str(linked / "a1")) == []
+
+
+def _deep(folder: Path, depth: int, request: pytest.FixtureRequest) -> None:
+    """Folders nested ``depth`` deep under ``folder``, a file at the bottom (made through
+    relative steps: the full path is longer than a path may be), removed after the test by
+    ``rm`` (Python's own ``shutil.rmtree`` is recursive, and so is pytest's clean-up)."""
+    request.addfinalizer(lambda: subprocess.run(["rm", "-rf", str(folder / "d")], check=True))
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with open(os.open("bottom.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as f:
+            f.write("deep")
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("depth", [40, 3000])
+def test_folders_nested_too_deep_are_left_out_not_walked(tmp_path, depth, request):
+    """A submission thousands of folders deep must not exhaust the walk of the scan or of
+    nbgrader's own copy (a recursive walk stops at Python's recursion limit, and the class
+    with it): what lies deeper than the limit is left out with a note."""
+    folder = course.submit(tmp_path, "deep", "a1", {NB: "{}", "ok.txt": "fine"})
+    _deep(folder, depth, request)
+    intake = submissions.scan(folder)
+    assert sorted(rel for rel, _ in intake.files) == ["ok.txt", NB]
+    assert len(intake.notes) == 1 and "nested deeper than 32 folders" in intake.notes[0]
+    course.load_config(ROOT)  # runs nbgrader_config.py
+    from nbgrader.converters import base
+
+    assert sorted(os.path.relpath(p, folder) for p in base.find_all_files(str(folder))) == [
+        "ok.txt",
+        NB,
+    ]
