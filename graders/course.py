@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -247,10 +248,12 @@ def autograde(
 
 def _is_up_to_date(root: Path, assignment: str, student: str) -> bool:
     """Whether every autograded notebook is newer than every submitted file."""
+    from graders.submissions import walk
+
     submitted = [
-        p.stat().st_mtime
-        for p in (root / "submitted" / student / assignment).rglob("*")
-        if p.is_file()
+        st.st_mtime
+        for _, st in walk(root / "submitted" / student / assignment)
+        if st is not None and stat.S_ISREG(st.st_mode)
     ]
     graded = [
         p.stat().st_mtime for p in (root / "autograded" / student / assignment).glob("*.ipynb")

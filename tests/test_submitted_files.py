@@ -150,3 +150,27 @@ def test_folders_nested_too_deep_are_left_out_not_walked(tmp_path, depth, reques
         "ok.txt",
         NB,
     ]
+
+
+@pytest.mark.slow
+def test_a_deep_submission_is_graded_one_notebook_at_a_time_as_well(tmp_path, request):
+    """The sequential path (and plain nbgrader's copy) walks a deep submission too."""
+    from graders import golden
+
+    A = "w1_broadcasting"
+    root = course.copy_course(ROOT, tmp_path / "c", include=("source", "solutions"))
+    course.release(root, [A])
+    folder = course.submit(root, "deep", A, {NB: golden.build("correct", root, A, NB)})
+    _deep(folder, 3000, request)
+    for _ in range(2):  # graded, then found up to date
+        (result,) = course.autograde(root, A, progress=False)
+        assert result.ok, result.error
+    assert result.skipped
+    assert sum(s for s, _ in result.scores.values()) == sum(m for _, m in result.scores.values())
+    graded = (root / "autograded" / "deep" / A / NB).read_text(encoding="utf-8")
+    assert "is nested deeper than 32 folders" in graded
+    # Graded by plain nbgrader (no record of dlgrade's): up to date by the files' times.
+    from graders import parallel
+
+    (root / ".dlgrade" / "landed" / A / "deep.json").unlink()
+    assert parallel.is_up_to_date(root, A, "deep", digest="not recorded")
