@@ -43,6 +43,8 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, List, Unicode
 from traitlets.config import Configurable
 
+from graders.trees import remove_folder
+
 #: Environment variables passed from the grader to the kernel (all others are dropped).
 PASSED_ENV = (
     "LANG",
@@ -512,7 +514,7 @@ def sweep_stale_kernel_folders(tmp: Path | None = None) -> list[Path]:
             with contextlib.suppress(OSError):
                 if (folder / "ipc").is_mount():
                     unmount(folder / "ipc")
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_folder(folder)
             removed.append(folder)
         except OSError:
             continue
@@ -783,7 +785,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         only the fork server reads, from which the kernel's working folder is filled."""
         assert self._box is not None
         files = self._server.files_folder(self._box)
-        shutil.rmtree(files, ignore_errors=True)
+        remove_folder(files)
         shutil.copytree(workdir, files, symlinks=True)
         files.chmod(0o700)
         nproc, memory = _limits(self.settings, self._as_root)
@@ -839,6 +841,6 @@ class SandboxedKernelManager(AsyncKernelManager):
                 unmount(self._box / "ipc")
                 self._ipc_tmpfs = False
             if self._server is not None:
-                shutil.rmtree(self._server.files_folder(self._box), ignore_errors=True)
-            shutil.rmtree(self._box, ignore_errors=True)
+                remove_folder(self._server.files_folder(self._box))
+            remove_folder(self._box)
             self._box = None

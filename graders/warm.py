@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from graders.confine import confine
+from graders.trees import remove_folder, remove_tree
 
 #: Modules the server imports once (those the course's notebooks import).
 PRELOAD = (
@@ -220,34 +221,29 @@ def kill_all(spare: set[int]) -> int:
 def wipe(top: str, keep: set[str]) -> list[str]:
     """Empty the folder ``top`` without crossing into other file systems (bound folders)
     and without removing the folders in ``keep`` (which may hold bound ones); return what
-    could not be removed."""
+    could not be removed. Any depth (see :func:`remove_tree`)."""
     dev = os.lstat(top).st_dev
     left: list[str] = []
-
-    def remove(path: str) -> None:
-        st = os.lstat(path)
-        if stat.S_ISDIR(st.st_mode):
-            with contextlib.suppress(OSError):
-                os.chmod(path, 0o700)
-            for entry in os.scandir(path):
-                remove(entry.path)
+    folders = [top]
+    while folders:
+        folder = folders.pop()
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:
-            (os.rmdir if stat.S_ISDIR(st.st_mode) else os.unlink)(path)
-        except OSError:
-            left.append(path)
-
-    def clear(folder: str) -> None:
-        for entry in os.scandir(folder):
-            st = os.lstat(entry.path)
-            if st.st_dev != dev:
-                continue  # a mount point: bound from outside
-            if entry.path in keep:
-                if stat.S_ISDIR(st.st_mode):
-                    clear(entry.path)
-                continue
-            remove(entry.path)
-
-    clear(top)
+            for name in os.listdir(fd):
+                path = os.path.join(folder, name)
+                try:
+                    st = os.lstat(name, dir_fd=fd)
+                except OSError:
+                    continue
+                if st.st_dev != dev:
+                    continue  # a mount point: bound from outside
+                if path in keep:
+                    if stat.S_ISDIR(st.st_mode):
+                        folders.append(path)
+                    continue
+                left += [os.path.join(folder, x) for x in remove_tree(fd, name, dev)]
+        finally:
+            os.close(fd)
     return left
 
 
@@ -542,7 +538,7 @@ def sweep_stale_folders(tmp: Path | None = None) -> list[Path]:
                 from graders import sandbox as box
 
                 box.unmount(folder / "kernels")
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_folder(folder)
             removed.append(folder)
         except OSError:  # alive under another user (EPERM), or the folder vanished
             continue
@@ -676,7 +672,7 @@ class ForkServer:
             from graders import sandbox as box
 
             box.unmount(self.kernels)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        remove_folder(self.dir)
 
 
 _LOCK = threading.RLock()

@@ -453,3 +453,46 @@ def test_kernel_folders_of_a_grading_process_that_died_are_unmounted_and_swept(t
     assert sandbox.sweep_stale_kernel_folders(tmp_path) == [stale]
     assert not stale.exists() and live.exists()
     assert str(stale / "ipc") not in Path("/proc/self/mounts").read_text()
+
+
+DEEP_TREES = r"""
+import os
+def deep(base, n):
+    fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(n):
+        os.mkdir("q", dir_fd=fd)
+        inner = os.open("q", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+made = []
+for folder in ("/tmp", "/dev/shm", ".", os.path.expanduser("~")):
+    try:
+        deep(folder, 3000)
+        made.append(folder)
+    except OSError as exc:
+        pass
+print(json.dumps(made))
+"""
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_folders_nested_thousands_deep_do_not_stop_the_next_kernel(mode, tmp_path):
+    """A kernel leaves trees 3000 folders deep (paths longer than a path may be) wherever it
+    can write. Removing them must not stop the grader or the warm server (a recursive
+    removal stops at Python's recursion limit): the next kernel starts, on an empty /tmp,
+    and the first kernel's folder on the host can be removed."""
+    from graders import trees
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    try:
+        made = printed(run("import json\n" + DEEP_TREES, first, MODES[mode]))
+        assert "/tmp" in made and "." in made, made
+        found = printed(run("import json, os\nprint(json.dumps(os.listdir('/tmp')))", second,
+                            MODES[mode]))  # fmt: skip
+        assert "q" not in found
+    finally:
+        assert trees.remove_folder(first) == []
+    assert not first.exists()

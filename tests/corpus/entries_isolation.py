@@ -124,6 +124,24 @@ for _pid in _kids:
     _os.waitpid(_pid, 0)
 """
 
+#: Trees of folders 3000 deep (paths longer than a path may be) wherever the kernel can
+#: write: removing them recursively stops at Python's recursion limit, and took the warm
+#: fork server, and the next student's kernel, with it.
+DEEP_TREES = r"""
+import os as _os
+for _top in ("/tmp", "/dev/shm", ".", _os.path.expanduser("~")):
+    try:
+        _fd = _os.open(_top, _os.O_RDONLY | _os.O_DIRECTORY)
+        for _ in range(3000):
+            _os.mkdir("q", dir_fd=_fd)
+            _in = _os.open("q", _os.O_RDONLY | _os.O_DIRECTORY, dir_fd=_fd)
+            _os.close(_fd)
+            _fd = _in
+        _os.close(_fd)
+    except OSError:
+        pass
+"""
+
 _PW = partly_wrong_points
 _HCF = ("HiddenCheckFailed",)
 
@@ -139,6 +157,15 @@ ENTRIES: list[Entry] = [
             _HCF,
         )
         for n in (1, 2)
+    ),
+    Entry(
+        "atk_deep_trees",
+        "folders nested 3000 deep in /tmp, /dev/shm, the working folder and home",
+        "attack",
+        attack(DEEP_TREES),
+        _PW,
+        wrong_ids,
+        _HCF,
     ),
     Entry(
         "atk_zombie_survivor",
