@@ -103,10 +103,12 @@ def remove_everything(state: Path) -> None:
     """Stop the hub and delete what it made, with hub.py's own ``remove``; then whatever that
     left (a failed start that recorded nothing, say). The hub's log is kept with the
     screenshots."""
+    hub = [sys.executable, str(HUB)]
+    subprocess.run([*hub, "stop", "--state", str(state)], capture_output=True, check=False)
     if (state / "jupyterhub.log").exists():
         shutil.copy2(state / "jupyterhub.log", ARTIFACTS / "jupyterhub.log")
     subprocess.run(
-        [sys.executable, HUB, "remove", "--yes", "--state", state, "--prefix", PREFIX],
+        [*hub, "remove", "--yes", "--state", str(state), "--prefix", str(PREFIX)],
         capture_output=True,
         check=False,
     )

@@ -716,11 +716,17 @@ def start(args: argparse.Namespace) -> int:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (one that has exited but was not yet reaped by its
+    parent, a zombie, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def stop(args: argparse.Namespace) -> int:
