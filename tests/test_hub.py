@@ -9,7 +9,10 @@ passwords through PAM), driven in headless Chromium.
 - A student cannot read the instructor's course or another student's home, nor list the
   others' submissions, by the file system's permissions; the graders package the students
   get is its kernel side only.
-- The student submits; ``nbgrader collect`` run as the instructor finds the submission.
+- The student submits; ``nbgrader collect`` run as the instructor finds the submission, and
+  ``dlgrade autograde`` grades it (sandboxed, as the instructor's account).
+- Students added while the hub runs (``hub.py add-students``) get a generated password, can
+  log in at once, and are in the gradebook.
 
 The hub's environment (``/opt/dlgrade-hub``, or ``$DLGRADE_HUB_PREFIX``) is built once and
 kept, like ``.venv``: its first build takes minutes. Everything else the module makes (the
@@ -35,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook
 
 from tests.test_browser import ROOT, code_cell, headless_chromium, shot, wait_idle
 
@@ -47,6 +51,7 @@ INSTRUCTOR = "dlgtest-teach"
 STUDENTS = {"dlgtest-ada": "ada-Secret-1", "dlgtest-ben": "ben-Secret-2"}
 PASSWORDS = {INSTRUCTOR: "teach-Secret-0", **STUDENTS}
 ADA, BEN = STUDENTS
+CYD = "dlgtest-cyd"  # added while the hub runs, with a password the hub makes
 
 pytestmark = [
     pytest.mark.slow,
@@ -112,7 +117,7 @@ def remove_everything(state: Path) -> None:
         capture_output=True,
         check=False,
     )
-    for name in PASSWORDS:
+    for name in [*PASSWORDS, CYD]:
         if account_exists(name):
             subprocess.run(["pkill", "-KILL", "-u", name], check=False)
             subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
@@ -121,7 +126,7 @@ def remove_everything(state: Path) -> None:
 
 @pytest.fixture(scope="module")
 def hub() -> Iterator[Hub]:
-    taken = [name for name in PASSWORDS if account_exists(name)]
+    taken = [name for name in [*PASSWORDS, CYD] if account_exists(name)]
     assert not taken, f"accounts {taken} exist already; remove them (userdel -r) first"
     # Not under pytest's temporary folder (readable by root only): students reach the exchange.
     state = Path(tempfile.mkdtemp(prefix="dlgrade-hub-test-"))
@@ -170,7 +175,7 @@ def hub() -> Iterator[Hub]:
             os.killpg(process.pid, 9)
         process.wait()
         shutil.rmtree(secrets_dir, ignore_errors=True)
-        left = [name for name in PASSWORDS if account_exists(name)]
+        left = [name for name in [*PASSWORDS, CYD] if account_exists(name)]
         assert not left and not state.exists(), f"left behind: {left} {state}"
 
 
@@ -288,6 +293,7 @@ def test_a_student_fetches_w1_and_opens_the_notebook(hub, new_page):
     page.locator(".jp-Notebook").get_by_text("def sigmoid(").first.wait_for()
     hub_shot(page, "2-student-4-notebook-open")
     # The student's kernel has the kernel side of graders: the notebook's imports run.
+    wait_idle(page)  # the kernel has started
     imports = code_cell(page, "from graders.probe import probe")
     imports.locator(".cm-content").click()
     page.keyboard.press("Shift+Enter")
@@ -355,20 +361,57 @@ def test_a_submission_reaches_the_instructor(hub, new_page):
     submitted.first.wait_for(timeout=120_000)
     hub_shot(page, "4-student-2-submitted")
 
-    env = [f"{k}={v}" for k, v in instructor_environment(hub).items()]
-    collect = subprocess.run(
-        ["runuser", "-u", INSTRUCTOR, "--", "env", *env, "nbgrader", "collect", W1],
+    collect = as_instructor(hub, "nbgrader", "collect", W1)
+    assert collect.returncode == 0, collect.stdout + collect.stderr
+    collected = hub.course / "submitted" / ADA / W1 / f"{W1}.ipynb"
+    assert collected.is_file(), collect.stderr
+
+    # The instructor grades it with the course's own tools, students' kernels sandboxed
+    # as the instructor's account. Ada handed in the release unanswered: no marks.
+    for command in (["dlgrade", "release", W1], ["dlgrade", "autograde", W1]):
+        result = as_instructor(hub, *command)
+        assert result.returncode == 0, result.stdout + result.stderr
+    with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(W1, ADA)
+        assert submission.score == 0 < submission.max_score
+
+
+def test_students_added_later_can_log_in_and_are_in_the_gradebook(hub, new_page):
+    roster = hub.state.parent / f"{hub.state.name}-more.csv"
+    roster.write_text(f"id,first_name,last_name\n{CYD},Cyd,Charisse\n")
+    try:
+        added = subprocess.run(
+            [sys.executable, HUB, "add-students", "--state", hub.state, roster],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        roster.unlink()
+    assert added.returncode == 0, added.stdout + added.stderr
+    # No password in the roster: a random one, for the instructor to hand out.
+    generated = dict(
+        line.split(",") for line in (hub.state / "initial-passwords.csv").read_text().split()
+    )
+    assert set(generated) == {"account", CYD}
+    assert (hub.state / "initial-passwords.csv").stat().st_mode & 0o777 == 0o600
+    PASSWORDS[CYD] = generated[CYD]
+    with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}") as gb:
+        assert {s.id for s in gb.students} >= {ADA, BEN, CYD}
+    page = new_page()
+    log_in(page, hub, CYD, "5-added-student-1")  # the hub was not restarted
+    hub_shot(page, "5-added-student-2-lab")
+
+
+def as_instructor(hub: Hub, *command: str) -> subprocess.CompletedProcess:
+    """Run a command as the instructor, in the course folder, with the variables hub.py gives
+    the instructor's server (and its terminals)."""
+    saved = json.loads((hub.state / "settings.json").read_text())
+    env = {"HOME": str(hub.course.parent), **saved["instructor_environment"]}
+    return subprocess.run(
+        ["runuser", "-u", INSTRUCTOR, "--", "env", *(f"{k}={v}" for k, v in env.items()), *command],
         cwd=hub.course,
         capture_output=True,
         text=True,
         check=False,
     )
-    assert collect.returncode == 0, collect.stdout + collect.stderr
-    collected = hub.course / "submitted" / ADA / W1 / f"{W1}.ipynb"
-    assert collected.is_file(), collect.stderr
-
-
-def instructor_environment(hub: Hub) -> dict[str, str]:
-    """The variables hub.py gives the instructor's server (and its terminals)."""
-    saved = json.loads((hub.state / "settings.json").read_text())
-    return {"HOME": str(hub.course.parent), **saved["instructor_environment"]}

@@ -387,7 +387,9 @@ def instructor_tools(settings: Settings) -> Path:
     script.write_text(
         f"#!{settings.env / 'bin' / 'python'}\n"
         '"""The course\'s instructor command (graders.cli), from the course folder."""\n'
-        "import sys\n\nfrom graders.cli import main\n\nsys.exit(main())\n"
+        "import sys\n\nfrom graders.cli import main\n\n"
+        # Guarded: grading's worker processes start by importing this file again.
+        'if __name__ == "__main__":\n    sys.exit(main())\n'
     )
     script.chmod(0o755)
     return bin_dir
