@@ -330,7 +330,7 @@ def test_a_student_has_no_formgrader_and_is_refused_the_instructors(hub, new_pag
     hub_shot(page, "3-student-4-instructors-formgrader-refused")
 
 
-def test_students_cannot_read_the_course_each_other_or_the_submissions(hub):
+def test_students_cannot_read_the_course_each_other_the_submissions_or_the_hubs_data(hub):
     bens_home = Path(pwd.getpwnam(BEN).pw_dir)
     (bens_home / "notes.txt").write_text("mine")
     for command in (
@@ -339,6 +339,8 @@ def test_students_cannot_read_the_course_each_other_or_the_submissions(hub):
         ["ls", str(bens_home)],
         ["cat", str(bens_home / "notes.txt")],
         ["ls", str(hub.exchange / "inbound")],
+        ["cat", str(hub.state / "jupyterhub.sqlite")],
+        ["cat", str(hub.state / "jupyterhub.log")],
         ["touch", str(hub.exchange / "outbound" / W1 / "planted.txt")],
     ):
         result = as_user(ADA, *command)

@@ -572,8 +572,14 @@ def add_students(settings: Settings, roster: Path) -> dict[str, str]:
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
-    """The settings of this start (internal ports chosen afresh)."""
+    """The settings of this start (internal ports chosen afresh). The instructor is the
+    one named, else the one of the last start from this state folder, else ``instructor``."""
     instructor = args.instructor
+    saved = Path(args.state) / "settings.json"
+    if not instructor and saved.exists():
+        instructor = json.loads(saved.read_text()).get("instructor")
+    instructor = instructor or "instructor"
+    args.instructor = instructor
     try:
         home = Path(pwd.getpwnam(instructor).pw_dir)
     except KeyError:
@@ -682,6 +688,11 @@ def start(args: argparse.Namespace) -> int:
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "HOME": "/root",
     }
+    # The state folder is open to all (the exchange is in it); the hub's database and log
+    # (tokens, who did what) are root's alone.
+    for private in ("jupyterhub.sqlite", "jupyterhub.log"):
+        (state / private).touch()
+        (state / private).chmod(0o600)
     with (state / "jupyterhub.log").open("a") as hub_log:
         hub = subprocess.Popen(
             [settings.env / "bin" / "jupyterhub", "-f", state / "jupyterhub_config.py"],
@@ -810,7 +821,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--ip", default="0.0.0.0", help="address to listen on (default: all)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    p.add_argument("--instructor", default="instructor", help="the instructor's account name")
+    p.add_argument(
+        "--instructor",
+        help="the instructor's account name (default: the last start's, else 'instructor')",
+    )
     p.add_argument(
         "--instructor-password-file", help="the instructor's first password (new account)"
     )

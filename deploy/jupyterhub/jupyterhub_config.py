@@ -33,6 +33,15 @@ c.JupyterHub.authenticator_class = "pam"
 c.PAMAuthenticator.allowed_groups = {"dlgrade-instructors", "dlgrade-students"}
 c.PAMAuthenticator.open_sessions = False
 
+# What the log-in page tells everyone (HTML).
+c.JupyterHub.template_vars = {
+    "announcement_login": (
+        "Sign in with your course account. In JupyterLab, <b>Nbgrader &gt; Assignment List</b> "
+        "fetches the week's assignment and submits it: save your notebook first, the saved "
+        "file is what is submitted."
+    )
+}
+
 # Each user's JupyterLab runs as their own account, from the environment everyone can read.
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [str(env / "bin" / "jupyterhub-singleuser")]
