@@ -629,6 +629,12 @@ def setup(args: argparse.Namespace) -> Settings:
     if args.students:
         created |= add_students(settings, Path(args.students))
     record_passwords(state, created)
+    if runs_as("nobody", ["ls", str(REPO / "solutions")]):
+        log(
+            f"warning: {REPO} is readable by every account, solutions/ included: students on "
+            "this hub could read the reference answers; make it private (chmod 700 "
+            "on it or a folder above it) or deploy from a private copy"
+        )
     shutil.copy2(HERE / "jupyterhub_config.py", state / "jupyterhub_config.py")
     write_json(
         state / "settings.json",
