@@ -47,7 +47,10 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
 # The exchange (JupyterHub): a folder of mode 1777 shared by every account. Students' hand-ins
 # are collected as data: only regular files, each hand-in owned by its student, its time the
 # one the file system recorded (graders/exchange.py).
-c.Exchange.root = os.environ.get("DLGRADE_EXCHANGE", "/srv/nbgrader/exchange")
+# Its folder comes from the machine's Jupyter configuration (the course's hub writes it, see
+# deploy/jupyterhub), from DLGRADE_EXCHANGE, or is nbgrader's /srv/nbgrader/exchange.
+if os.environ.get("DLGRADE_EXCHANGE"):
+    c.Exchange.root = os.environ["DLGRADE_EXCHANGE"]
 c.ExchangeFactory.collect = GuardedCollect
 # Helper files in source/<assignment>/ that students get; caches are never copied.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]

@@ -85,11 +85,20 @@ def gradebook_url(root: Path | str) -> str:
 
 
 def load_config(root: Path) -> Config:
-    """The course's nbgrader configuration, read from ``root/nbgrader_config.py``."""
+    """The course's nbgrader configuration, as nbgrader itself reads it in the course
+    folder: the machine's and the user's ``nbgrader_config.py`` files on Jupyter's
+    configuration path (a hub's exchange and course id, for example), then
+    ``root/nbgrader_config.py``, which wins."""
+    from jupyter_core.paths import jupyter_config_path
+
     root = Path(root).resolve()
     if not (root / "nbgrader_config.py").is_file():
         raise CourseError(f"{root} is not a course folder: nbgrader_config.py is missing")
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config = Config()
+    for folder in reversed(jupyter_config_path()):  # lowest priority first
+        if Path(folder, "nbgrader_config.py").is_file() and Path(folder) != root:
+            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
+    config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config())
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = gradebook_url(root)
     return config

@@ -72,15 +72,23 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.glob("*.png"):
+@contextlib.contextmanager
+def headless_chromium(artifacts: Path) -> Iterator[object]:
+    """Headless Chromium driven by Playwright; ``artifacts``, the folder of this run's
+    screenshots, is emptied of older ones first."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for old in artifacts.glob("*.png"):
         old.unlink()
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with headless_chromium(ARTIFACTS) as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -96,9 +104,9 @@ def page(browser, request):
     context.close()
 
 
-def shot(page, name: str, full_page: bool = False) -> Path:
-    """Save a screenshot of the page as a test artefact."""
-    path = ARTIFACTS / f"{name}.png"
+def shot(page, name: str, full_page: bool = False, folder: Path = ARTIFACTS) -> Path:
+    """Save a screenshot of the page as a test artefact (in ``folder``)."""
+    path = folder / f"{name}.png"
     page.screenshot(path=path, full_page=full_page)
     return path
 

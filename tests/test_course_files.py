@@ -3,7 +3,10 @@ secret-free release, and a student package without answers."""
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +119,62 @@ def test_student_package_holds_no_reference_code():
     leaked = [ln for path in SOURCES for ln in validate.secret_lines(path) if ln in package_text]
     assert leaked == []
     assert not re.search(r"^\s*(import|from) solutions\b", package_text, re.MULTILINE)
+
+
+def graders_imports(path: Path) -> set[str]:
+    """The modules of ``graders`` that a Python file or a notebook's code cells import
+    (anywhere in it, functions included), by top-level name (``checks``, ``cases``, ...)."""
+    if path.suffix == ".ipynb":
+        nb = submissions.read(path)
+        sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    else:
+        sources = [path.read_text()]
+    names = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # a cell with IPython syntax: its graders imports are plain
+            tree = ast.parse("\n".join(ln for ln in source.splitlines() if "graders" in ln))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level and path.suffix == ".py":
+                module = node.module or ""
+                names |= {module.split(".")[0]} if module else {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("graders"):
+                parts = node.module.split(".")
+                names |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                names |= {
+                    a.name.split(".")[1]
+                    for a in node.names
+                    if a.name.count(".") >= 1 and a.name.startswith("graders.")
+                }
+    return names
+
+
+def test_the_hubs_kernel_side_holds_every_module_the_notebooks_import():
+    """Students on the course's JupyterHub get only deploy/jupyterhub/hub.py's KERNEL_SIDE of
+    graders: it must hold what the released notebooks import, directly or through each
+    other, and none of the trusted side."""
+    spec = importlib.util.spec_from_file_location("hub", ROOT / "deploy" / "jupyterhub" / "hub.py")
+    hub = importlib.util.module_from_spec(spec)
+    sys.modules["hub"] = hub  # for its dataclasses
+    try:
+        spec.loader.exec_module(hub)
+    finally:
+        del sys.modules["hub"]
+    shipped = {name.removesuffix(".py") for name in hub.KERNEL_SIDE}
+    needed = set().union(*(graders_imports(p) for p in (ROOT / "release").glob("*/*.ipynb")))
+    todo = set(needed)
+    while todo:
+        name = todo.pop()
+        folder = ROOT / "graders" / name
+        files = sorted(folder.glob("*.py")) if folder.is_dir() else [folder.with_suffix(".py")]
+        # (a name of a subpackage's own module, imported relatively, is no file here: the
+        # subpackage ships whole)
+        files = [f for f in files if f.exists()]
+        for more in set().union(*(graders_imports(f) for f in files)) - needed:
+            needed.add(more)
+            todo.add(more)
+    needed -= {"__init__"}
+    assert needed and needed <= shipped, needed - shipped
+    assert not shipped & {"judge", "sandbox", "nbgrader_plugins", "cli", "course", "warm"}

@@ -209,3 +209,21 @@ def test_plain_nbgrader_collect_guards_the_hand_ins_too(course_with_exchange, tm
     folder = root / "submitted" / "mallory" / ASSIGNMENT
     assert (folder / NOTEBOOK).is_file() and not (folder / "notes.txt").exists()
     assert "symbolic link" in done.stderr
+
+
+def test_the_exchange_folder_of_the_machines_jupyter_configuration_is_used(
+    released, tmp_path, monkeypatch
+):
+    """On the course's hub the exchange is set in the environment's Jupyter configuration
+    (deploy/jupyterhub); the course's own configuration does not override it."""
+    monkeypatch.delenv("DLGRADE_EXCHANGE", raising=False)
+    assert exchange.exchange_root(released) == Path(exchange.DEFAULT_ROOT)
+    machine = tmp_path / "etc-jupyter"
+    machine.mkdir()
+    (machine / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.Exchange.root = {str(tmp_path / 'hub-exchange')!r}\n"
+    )
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(machine))
+    assert exchange.exchange_root(released) == tmp_path / "hub-exchange"
+    monkeypatch.setenv("DLGRADE_EXCHANGE", str(tmp_path / "chosen"))
+    assert exchange.exchange_root(released) == tmp_path / "chosen"
