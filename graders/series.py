@@ -1,6 +1,6 @@
 """A simulated weather station: multi-seasonal time series for the sequence models of week 8.
 
-Every ``STEPS_PER_DAY``-th of a day (every three hours) the station records four variables
+Every ``STEPS_PER_DAY``-th of a day (every six hours) the station records four variables
 (:data:`VARIABLES`): the temperature (degrees Celsius), the air pressure (hPa), the relative
 humidity (%) and the wind speed (m/s). The series is made of
 
@@ -26,7 +26,7 @@ import numpy as np
 
 #: The recorded variables, in the order of the columns of :func:`weather_station`'s array.
 VARIABLES: tuple[str, ...] = ("temperature", "pressure", "humidity", "wind")
-#: Readings per day (one every three hours).
+#: Readings per day (one every six hours).
 STEPS_PER_DAY = 4
 #: Column of the temperature, the variable to forecast.
 TEMPERATURE = 0
@@ -136,8 +136,8 @@ def load_station() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     year for validation, the last half year for testing.
 
     Returns:
-        ``(train, val, test)``, float64 arrays of shapes ``(2920, 4)``, ``(1464, 4)`` and
-        ``(1456, 4)``: readings every three hours, columns as in :data:`VARIABLES`.
+        ``(train, val, test)``, float64 arrays of shapes ``(1460, 4)``, ``(732, 4)`` and
+        ``(728, 4)``: readings every six hours, columns as in :data:`VARIABLES`.
     """
     data = _station()
     ends = np.cumsum(SPLIT_DAYS) * STEPS_PER_DAY
