@@ -138,19 +138,29 @@ def test_the_baseline_compares_each_reading_with_the_one_a_horizon_later():
     assert ref.baseline_mae(temperature, 3, 2) == pytest.approx((6 + 3 + 7 + 1) / 4)
 
 
-def test_the_reference_gru_forecaster_is_keras_gru_step_by_step():
-    # A GRU(16) as Keras defines it (reset gate after the recurrent product), in numpy: the
-    # structure check's reference is the layer the notebook teaches.
-    model = ref.forecaster((5, 4))
-    gru, dense = model.layers[1], model.layers[2]
-    kernel, recurrent, bias = gru.get_weights()
-    x = np.random.default_rng(2).normal(size=(3, 5, 4)).astype(np.float32)
-    h = np.zeros((3, 16))
-    for t in range(5):
+def _gru_in_numpy(layer, x: np.ndarray) -> np.ndarray:
+    """The hidden states after every step of a Keras GRU layer, computed in numpy (reset gate
+    after the recurrent product, as Keras defines it): ``(m, T_x, units)``."""
+    kernel, recurrent, bias = layer.get_weights()
+    h = np.zeros((x.shape[0], recurrent.shape[0]))
+    states = []
+    for t in range(x.shape[1]):
         xz, xr, xh = np.split(x[:, t] @ kernel + bias[0], 3, axis=1)
         hz, hr, hh = np.split(h @ recurrent + bias[1], 3, axis=1)
         z, r = 1 / (1 + np.exp(-(xz + hz))), 1 / (1 + np.exp(-(xr + hr)))
         h = z * h + (1 - z) * np.tanh(xh + r * hh)
+        states.append(h)
+    return np.stack(states, axis=1)
+
+
+def test_the_reference_gru_forecaster_is_keras_gru_step_by_step():
+    # Two stacked GRU(16) as Keras defines them, in numpy: the first hands its whole sequence
+    # of hidden states to the second, whose last state feeds the Dense layer. The structure
+    # check's reference is the network the notebook teaches.
+    model = ref.forecaster((5, 4))
+    first, second, dense = model.layers[1], model.layers[2], model.layers[3]
+    x = np.random.default_rng(2).normal(size=(3, 5, 4)).astype(np.float32)
+    h = _gru_in_numpy(second, _gru_in_numpy(first, x))[:, -1]
     w, b = dense.get_weights()
     assert np.allclose(model.predict(x, verbose=0), h @ w + b, atol=1e-5)
 

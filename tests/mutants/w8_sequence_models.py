@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from graders.cases.w8_sequence_models import LOOKBACK, N_FEATURES
 from solutions.w8_sequence_models import lstm_cell_forward, rnn_cell_forward, sigmoid
 from tests.mutants import Impl, mutant, variant
 
@@ -351,12 +352,13 @@ def baseline_loop(temperature, lookback, horizon):
 # ---------------------------------------------------------------------------- forecaster
 
 
-@mutant("forecaster", "LSTM where a GRU is specified")
+@mutant("forecaster", "LSTM layers where GRU layers are specified")
 def forecaster_lstm(input_shape):
     import keras
 
     inputs = keras.Input(shape=input_shape)
-    x = keras.layers.LSTM(16)(inputs)
+    x = keras.layers.LSTM(16, return_sequences=True)(inputs)
+    x = keras.layers.LSTM(16)(x)
     return keras.Model(inputs, keras.layers.Dense(1)(x))
 
 
@@ -370,12 +372,22 @@ def forecaster_dense(input_shape):
     return keras.Model(inputs, keras.layers.Dense(1)(x))
 
 
-@mutant("forecaster", "return_sequences=True: a forecast for every step")
+@mutant("forecaster", "one GRU layer where two are stacked")
+def forecaster_one_layer(input_shape):
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    x = keras.layers.GRU(16)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1)(x))
+
+
+@mutant("forecaster", "return_sequences=True on the second layer too: a forecast for every step")
 def forecaster_sequences(input_shape):
     import keras
 
     inputs = keras.Input(shape=input_shape)
     x = keras.layers.GRU(16, return_sequences=True)(inputs)
+    x = keras.layers.GRU(16, return_sequences=True)(x)
     return keras.Model(inputs, keras.layers.Dense(1)(x))
 
 
@@ -384,7 +396,8 @@ def forecaster_relu_output(input_shape):
     import keras
 
     inputs = keras.Input(shape=input_shape)
-    x = keras.layers.GRU(16)(inputs)
+    x = keras.layers.GRU(16, return_sequences=True)(inputs)
+    x = keras.layers.GRU(16)(x)
     return keras.Model(inputs, keras.layers.Dense(1, activation="relu")(x))
 
 
@@ -392,8 +405,9 @@ def forecaster_relu_output(input_shape):
 def forecaster_hard_coded(input_shape):
     import keras
 
-    inputs = keras.Input(shape=(24, 4))
-    x = keras.layers.GRU(16)(inputs)
+    inputs = keras.Input(shape=(LOOKBACK, N_FEATURES))  # the notebook's window
+    x = keras.layers.GRU(16, return_sequences=True)(inputs)
+    x = keras.layers.GRU(16)(x)
     return keras.Model(inputs, keras.layers.Dense(1)(x))
 
 
@@ -402,7 +416,12 @@ def forecaster_sequential(input_shape):
     import keras
 
     return keras.Sequential(
-        [keras.Input(shape=input_shape), keras.layers.GRU(16), keras.layers.Dense(1)]
+        [
+            keras.Input(shape=input_shape),
+            keras.layers.GRU(16, return_sequences=True),
+            keras.layers.GRU(16),
+            keras.layers.Dense(1),
+        ]
     )
 
 
