@@ -9,8 +9,11 @@ faces, shapes and weather stations from secret seeds in ``solutions/``, digits r
 with a secret deformation, ``solutions/heldout_digits.py``). w2's linear model has its margin
 checked in ``tests/test_solutions_w2.py`` (it trains in a second). Prints one line per seed,
 then worst / median / threshold and how many seeds pass. For the forecaster it also prints
-what must *not* pass: the common-sense baseline, and a dense model on the flattened window
-trained with the same recipe (``--dense-seeds`` of them).
+what must *not* pass: the common-sense baseline (it has no seed), and a dense model on the
+flattened window trained with the same recipe and the same seeds (``--dense-seeds`` of them,
+as many as ``--seeds`` unless given); and the room on both sides of its threshold, which must
+be at least ``FORECASTER_MARGIN`` of it (the reference's worst seed at most 97 % of the
+threshold, the dense model's best seed at least 103 %).
 
     python benchmarks/threshold_margin.py --seeds 10
     python benchmarks/threshold_margin.py --seeds 10 --models resnet_model
@@ -42,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds (0, 1, ...)")
     parser.add_argument("--models", nargs="*", help="only these models (default: all)")
     parser.add_argument(
-        "--dense-seeds", type=int, default=3, help="dense forecasters trained for comparison"
+        "--dense-seeds",
+        type=int,
+        help="dense forecasters trained for comparison (default: as many as --seeds)",
     )
     args = parser.parse_args(argv)
     ref = load_reference("w4_cnn_build", ROOT / "solutions")
@@ -108,12 +113,17 @@ def main(argv: list[str] | None = None) -> int:
             f"training median {statistics.median(times):.1f} s"
         )
         if name == "forecaster":
-            failed += _forecaster_comparisons(ref8, args.dense_seeds)
+            dense_seeds = args.seeds if args.dense_seeds is None else args.dense_seeds
+            failed += _forecaster_comparisons(ref8, dense_seeds, worst)
     return 1 if failed else 0
 
 
 #: Models graded by an error that must stay at most the threshold.
 LOWER_IS_BETTER = ("forecaster",)
+#: Room the forecaster's threshold leaves on each side, as a fraction of it: the reference's
+#: worst seed at most (1 - FORECASTER_MARGIN) times the threshold, and the dense model's best
+#: seed (and the baseline) at least (1 + FORECASTER_MARGIN) times it.
+FORECASTER_MARGIN = 0.03
 
 
 def dense_forecaster(input_shape: tuple[int, int]) -> object:
@@ -126,9 +136,10 @@ def dense_forecaster(input_shape: tuple[int, int]) -> object:
     return keras.Model(inputs, keras.layers.Dense(1)(x))
 
 
-def _forecaster_comparisons(ref8: object, dense_seeds: int) -> int:
-    """Print the baseline's and the dense models' held-out errors; count those that would
-    pass the forecaster's threshold (each is a failure of the threshold)."""
+def _forecaster_comparisons(ref8: object, dense_seeds: int, reference_worst: float) -> int:
+    """Print the baseline's and the dense models' held-out errors and the room on both sides
+    of the forecaster's threshold; count those that would pass the threshold (each is a
+    failure of the threshold), and a side with less room than FORECASTER_MARGIN as one more."""
     import numpy as np
 
     threshold = w8.FORECASTER_MAE_THRESHOLD
@@ -139,16 +150,25 @@ def _forecaster_comparisons(ref8: object, dense_seeds: int) -> int:
         dense.append(w8.heldout_mae_of(model, ref8))
         print(
             f"forecaster, dense comparison seed {seed}: held-out mean absolute error "
-            f"{dense[-1]:.4f}",
+            f"{dense[-1]:.4f}  (baseline {baseline:.4f})",
             flush=True,
         )
     reached = int(baseline <= threshold) + sum(d <= threshold for d in dense)
+    best_dense = min(dense, default=np.nan)
     print(
         f"forecaster comparisons: baseline {baseline:.4f}  dense min "
-        f"{min(dense, default=np.nan):.4f}  threshold {threshold:.2f}  reaching it {reached} "
+        f"{best_dense:.4f}  threshold {threshold:.2f}  reaching it {reached} "
         "(must be 0)"
     )
-    return reached
+    below = 1 - reference_worst / threshold
+    above = min(best_dense, baseline) / threshold - 1
+    roomy = below >= FORECASTER_MARGIN and above >= FORECASTER_MARGIN
+    print(
+        f"forecaster margins: reference's worst seed {100 * below:.1f} % below the threshold, "
+        f"dense model's best seed {100 * above:.1f} % above it (each must be at least "
+        f"{100 * FORECASTER_MARGIN:.0f} %): {'enough room' if roomy else 'too little room'}"
+    )
+    return reached + int(not roomy)
 
 
 if __name__ == "__main__":

@@ -46,8 +46,10 @@ class Margin:
         assert "passing 10/10" in printed
         if self.model == "forecaster":
             # Neither the common-sense baseline nor a dense model on the flattened window
-            # (same recipe) reaches the forecaster's threshold.
+            # (same recipe, ten seeds) reaches the forecaster's threshold, and it leaves
+            # room on both sides.
             assert "reaching it 0 (must be 0)" in printed
+            assert "enough room" in printed
         assert exit_code == 0, printed
 
 
