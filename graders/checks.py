@@ -81,6 +81,12 @@ def check_at_least(name: str, got: float, minimum: float, what: str, hint: str =
         _fail(name, [f"{what} is {got:.4g}, expected at least {minimum:.4g}"], hint)
 
 
+def check_at_most(name: str, got: float, maximum: float, what: str, hint: str = "") -> None:
+    """Fail unless the number ``got`` (e.g. a mean absolute error) is at most ``maximum``."""
+    if not got <= maximum:
+        _fail(name, [f"{what} is {got:.4g}, expected at most {maximum:.4g}"], hint)
+
+
 def check_model(name: str, model: Any, expected: list[tuple], hint: str = "") -> None:
     """Fail unless the Keras ``model`` has the expected layers.
 

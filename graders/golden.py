@@ -41,6 +41,7 @@ WRONG_FUNCTIONS = {
     "w5_resnet": ("resnet_model",),
     "w6_transfer_learning": ("transfer_model",),
     "w7_triplet_loss": ("who_is_it",),
+    "w8_sequence_models": ("lstm_forward", "forecaster"),
 }
 
 #: Correct code that makes TensorFlow write its log lines to stderr inside a test cell.

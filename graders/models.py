@@ -43,6 +43,10 @@ from typing import Any
 #: Attributes recorded for each layer class, when the layer has them.
 _ATTRIBUTES = (
     "units",
+    "return_sequences",
+    "recurrent_activation",
+    "dropout",
+    "recurrent_dropout",
     "filters",
     "kernel_size",
     "strides",
@@ -136,7 +140,7 @@ def _layer_row(layer: Any, output_shape: tuple, node: Any = None) -> dict[str, A
         if not hasattr(layer, name):
             continue
         value = getattr(layer, name)
-        if name == "activation":
+        if name in ("activation", "recurrent_activation"):
             value = _activation_name(value)
         elif name == "axis" and isinstance(value, int) and value < 0:
             value += len(output_shape)
@@ -206,8 +210,9 @@ def describe_model(model: Any) -> dict[str, Any]:
         for the batch axis, e.g. ``[None, 64, 64, 3]``, and a row is a dict with ``class``,
         ``output_shape``, ``params`` (parameter count), ``inputs`` (indices of the rows it
         reads, :data:`MODEL_INPUT` for the model input) and the layer's attributes among
-        ``units, filters, kernel_size, strides, padding, pool_size, activation, use_bias,
-        axis, rate, scale, offset, mode, factor``; a nested model's row has ``trainable``,
+        ``units, return_sequences, recurrent_activation, dropout, recurrent_dropout, filters,
+        kernel_size, strides, padding, pool_size, activation, use_bias, axis, rate, scale,
+        offset, mode, factor``; a nested model's row has ``trainable``,
         ``training`` (the argument it was called with, None when not given),
         ``trainable_layers`` and ``trainable_params``. Layers the model's graph does not use
         are left out.

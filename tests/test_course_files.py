@@ -32,6 +32,7 @@ def test_there_are_source_notebooks():
         "w5_resnet",
         "w6_transfer_learning",
         "w7_triplet_loss",
+        "w8_sequence_models",
     ]
 
 

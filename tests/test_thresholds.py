@@ -23,7 +23,11 @@ def _benchmark():
     return module
 
 
-MODELS = ("happy_model", "digits_model", "resnet_model", "transfer_model")
+MODELS = ("happy_model", "digits_model", "resnet_model", "transfer_model", "forecaster")
+
+#: Models graded by an error that must stay at most the threshold (the benchmark prints
+#: their worst seed as ``max``), and not by an accuracy (``min``).
+LOWER_IS_BETTER = ("forecaster",)
 
 
 class Margin:
@@ -37,8 +41,15 @@ class Margin:
     def test_reference_model_passes_its_accuracy_threshold_with_ten_seeds(self, capsys):
         exit_code = _benchmark().main(["--seeds", "10", "--models", self.model])
         printed = capsys.readouterr().out
-        assert f"{self.model}: min" in printed
+        worst = "max" if self.model in LOWER_IS_BETTER else "min"
+        assert f"{self.model}: {worst}" in printed
         assert "passing 10/10" in printed
+        if self.model == "forecaster":
+            # Neither the common-sense baseline nor a dense model on the flattened window
+            # (same recipe, ten seeds) reaches the forecaster's threshold, and it leaves
+            # room on both sides.
+            assert "reaching it 0 (must be 0)" in printed
+            assert "enough room" in printed
         assert exit_code == 0, printed
 
 
