@@ -70,6 +70,7 @@ KERNEL_SIDE = (
     "pretrain.py",
     "probe.py",
     "quiet.py",
+    "series.py",
     "shapes.py",
     "weights",
 )
