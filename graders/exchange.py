@@ -94,6 +94,16 @@ class GuardedCollect(ExchangeCollect):
         self._trusted: dict[str, dt.datetime] = {}
 
     def _record(self, path: str) -> dict[str, Any] | None:
+        """nbgrader's record of a hand-in (student, folder name, time), or None when it is
+        refused (with the reason in ``refused``)."""
+        try:
+            return self._read_record(path)
+        except OSError as exc:  # e.g. a folder in it that this account may not read
+            shown = submissions.printable(os.path.basename(path))
+            self.refused.append(f"{shown}: cannot be read ({exc.strerror or exc})")
+            return None
+
+    def _read_record(self, path: str) -> dict[str, Any] | None:
         name = os.path.basename(path)
         parts = name.rsplit("+", 3)
         shown = submissions.printable(name)

@@ -227,3 +227,23 @@ def test_the_exchange_folder_of_the_machines_jupyter_configuration_is_used(
     assert exchange.exchange_root(released) == tmp_path / "hub-exchange"
     monkeypatch.setenv("DLGRADE_EXCHANGE", str(tmp_path / "chosen"))
     assert exchange.exchange_root(released) == tmp_path / "chosen"
+
+
+def test_a_hand_in_the_instructor_may_not_read_is_refused_alone(course_with_exchange, monkeypatch):
+    """On a hub the instructor is no root: a student may hand in a folder holding a folder
+    of mode 000. Reading it fails for that hand-in alone (simulated here: the tests run as
+    root, who may read anything)."""
+    root, box = course_with_exchange
+    closed = hand_in(box, "dora", {NOTEBOOK: _notebook(root, "dora")})
+    hand_in(box, "bob", {NOTEBOOK: _notebook(root, "bob")})
+    when = exchange._when
+
+    def refuse_dora(path: str):
+        if Path(path) == closed:
+            raise PermissionError(13, "Permission denied", str(closed / "private"))
+        return when(path)
+
+    monkeypatch.setattr(exchange, "_when", refuse_dora)
+    done = exchange.collect(root, ASSIGNMENT)
+    assert done.students == ["bob"]
+    assert len(done.refused) == 1 and "Permission denied" in done.refused[0]
