@@ -215,8 +215,13 @@ def collect_zip(root: Path, assignment: str, zip_path: Path) -> ZipCollected:
     roster = roster_lms_ids(root)
     released = {p.stem: p.name for p in (root / "release" / assignment).glob("*.ipynb")}
     base = root / "downloaded" / assignment
-    kept = base / "collected" / f"{time.strftime('%Y%m%d-%H%M%S')}-{zip_path.name}"
-    kept.parent.mkdir(parents=True, exist_ok=True)
+    (base / "collected").mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    kept = base / "collected" / f"{stamp}-{zip_path.name}"
+    n = 1
+    while kept.exists():  # two downloads collected within one second
+        n += 1
+        kept = base / "collected" / f"{stamp}-{n}-{zip_path.name}"
     shutil.copyfile(zip_path, kept)
     archive = base / "archive"
     if archive.exists():
