@@ -21,6 +21,7 @@ Instructor side only; nothing here runs student code.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 import shutil
@@ -47,6 +48,8 @@ from graders.submissions import MIB, printable
 CANVAS_PATTERN = re.compile(
     r"^(?P<name>[^_/]*)_(?:(?P<late>LATE)_)?(?P<user_id>\d+)_(?P<file>\d+)_(?P<original>.+)$"
 )
+_log = logging.getLogger("dlgrade.collect")
+
 #: A suffix Canvas adds to a file uploaded again under the same name (``w1-1.ipynb``).
 _RENAMED = re.compile(r"^(?P<stem>.+)-\d+$")
 
@@ -238,7 +241,9 @@ def collect_zip(root: Path, assignment: str, zip_path: Path) -> ZipCollected:
     config.CanvasCollector.released = released
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = assignment
-    app = ZipCollectApp(coursedir=coursedir, config=config)
+    # A logger of our own: an Application left to make its default one reconfigures the
+    # whole process's logging (dictConfig), closing every handler already there.
+    app = ZipCollectApp(coursedir=coursedir, config=config, log=_log)
     app.init_plugins()
     app.extract_archive_files()
     extracted = app._format_collect_path(app.extracted_directory)  # noqa: SLF001
