@@ -48,7 +48,7 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
 # are collected as data: only regular files, each hand-in owned by its student, its time the
 # one the file system recorded (graders/exchange.py).
 # Its folder comes from the machine's Jupyter configuration (the course's hub writes it, see
-# deploy/jupyterhub), from DLGRADE_EXCHANGE, or is nbgrader's /srv/nbgrader/exchange.
+# deploy/jupyterhub), from DLGRADE_EXCHANGE, or is nbgrader's /usr/local/share/nbgrader/exchange.
 if os.environ.get("DLGRADE_EXCHANGE"):
     c.Exchange.root = os.environ["DLGRADE_EXCHANGE"]
 c.ExchangeFactory.collect = GuardedCollect

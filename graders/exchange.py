@@ -1,8 +1,8 @@
 """nbgrader's exchange for a course on a shared machine (JupyterHub): publish and collect.
 
 The exchange is a folder every account writes to (``c.Exchange.root``, by default
-``/srv/nbgrader/exchange``, mode ``1777``): the instructor publishes a release into
-``<course>/outbound/``, students hand in into ``<course>/inbound/`` as
+nbgrader's ``/usr/local/share/nbgrader/exchange``, mode ``1777``): the instructor publishes a
+release into ``<course>/outbound/``, students hand in into ``<course>/inbound/`` as
 ``<student>+<assignment>+<time>+<random>`` folders, and the instructor collects from there
 into ``submitted/``.
 
@@ -40,12 +40,14 @@ from typing import Any
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.exchange.default.exchange import Exchange as _NbgraderExchange
 from nbgrader.utils import parse_utc
 from traitlets import Float
 
 from graders import course, submissions
 
-DEFAULT_ROOT = "/srv/nbgrader/exchange"
+#: nbgrader's own default exchange folder, used when nothing configures one.
+DEFAULT_ROOT = str(_NbgraderExchange.root.default_value)
 #: A student id as a hand-in may name it: an account name or an e-mail address (never a
 #: path such as ``..``, never bytes that are not text).
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,127}")
