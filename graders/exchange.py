@@ -53,6 +53,11 @@ DEFAULT_ROOT = str(_NbgraderExchange.root.default_value)
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,127}")
 
 
+def utc_now() -> dt.datetime:
+    """Now, as a naive UTC datetime like nbgrader's times."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def _when(path: str) -> dt.datetime:
     """The latest ``ctime`` in a folder (itself, its folders and files, links not followed,
     as deep as a submission is read), as a naive UTC datetime like nbgrader's."""

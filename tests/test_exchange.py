@@ -22,18 +22,12 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 SECRET_TEXT = "the instructor's secret"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+_now = exchange.utc_now
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    """A course copy with w1 released (and so in its gradebook)."""
-    root = course.copy_course(
-        ROOT, tmp_path_factory.mktemp("exchange") / "course", include=("source", "solutions")
-    )
-    course.release(root, [ASSIGNMENT])
-    return root
+@pytest.fixture
+def released(released_w1):
+    return released_w1
 
 
 @pytest.fixture

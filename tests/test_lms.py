@@ -5,7 +5,6 @@ students, a due date and the late policy applied end to end (publish, hand in, c
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import secrets
 import shutil
 import stat
@@ -36,18 +35,14 @@ def _roster(root: Path) -> None:
             )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+_now = exchange.utc_now
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    root = course.copy_course(
-        ROOT, tmp_path_factory.mktemp("lms") / "course", include=("source", "solutions")
-    )
-    course.release(root, [ASSIGNMENT])
-    _roster(root)
-    return root
+def released(released_w1):
+    """The released course with the roster (Canvas user ids)."""
+    _roster(released_w1)
+    return released_w1
 
 
 def _canvas_zip(path: Path, members: dict[str, bytes | tuple[int, bytes]]) -> Path:
