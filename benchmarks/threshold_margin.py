@@ -1,4 +1,4 @@
-"""Accuracy margin of the reference models over seeds (DESIGN.md section 3, invariant 6).
+"""Accuracy margin of the reference models over seeds (docs/architecture.md: margin).
 
 Trains the reference solutions of w4_cnn_build, w5_resnet, w6_transfer_learning and
 w8_sequence_models with the notebooks' recipes, once

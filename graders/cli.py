@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="report.html")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("validate", help="the course's own checks (see DESIGN.md section 6)")
+    p = sub.add_parser("validate", help="the course's own checks (docs/architecture.md)")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.set_defaults(func=cmd_validate)
 

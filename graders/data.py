@@ -14,7 +14,8 @@ from :func:`load_digits_multiclass` (train and test).
 
 No held-out data here: every one of these digits is public, so the grader's accuracy checks
 measure trained models on new images made on the trusted side from a secret seed (the
-reference solutions' ``heldout_digits.py``; DESIGN.md section 3, invariant 9).
+reference solutions' ``heldout_digits.py``; docs/architecture.md: held-out data exist only on the
+trusted side).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Plain-data encoding of values that cross from the student's kernel to the trusted side.
 
-Only JSON and numeric numpy arrays cross (DESIGN.md section 3, invariant 3). Nothing is ever
+Only JSON and numeric numpy arrays cross (docs/architecture.md). Nothing is ever
 unpickled. An array travels as ``{"__ndarray__": base64, "dtype": "<f8", "shape": [m, n]}``;
 tuples as ``{"__tuple__": [...]}``; dicts must have string keys.
 
-The trusted side bounds a record before it does any work on it (DESIGN.md section 3,
-invariant 12): :func:`check_bounds` walks it without recursion and refuses one nested deeper,
+The trusted side bounds a record before it does any work on it (docs/architecture.md,
+the protocols): :func:`check_bounds` walks it without recursion and refuses one nested deeper,
 with more items, or with longer strings than any honest result has; an array's shape, dtype
 and data length are validated before its bytes are decoded.
 """

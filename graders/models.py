@@ -1,6 +1,6 @@
 """Keras model structure as plain data, and one comparison of structures for both sides.
 
-A Keras model never crosses the trust boundary (DESIGN.md section 3, invariant 3). What crosses
+A Keras model never crosses the trust boundary (docs/architecture.md). What crosses
 is :func:`describe_model`'s normalised description: one row per layer with its class, output
 shape, parameter count, the layers it reads from, and the few attributes that decide what it
 computes (activation, padding, strides, kernel and pool sizes, units, filters, ...). The

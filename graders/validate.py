@@ -1,4 +1,4 @@
-"""The course's own checks (DESIGN.md section 6), as plain functions returning problems.
+"""The course's own checks (docs/architecture.md), as plain functions returning problems.
 
 ``dlgrade validate`` runs them all; the test suite calls them one by one.
 """

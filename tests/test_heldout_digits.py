@@ -1,7 +1,7 @@
-"""The held-out digits are new images on the trusted side only (DESIGN.md section 3, invariant
-9): nothing in the shipped package returns or rebuilds them, none of them is a public digit,
-and a model fitted to every public digit (the attack on the former held-out part, a fixed
-subset of scikit-learn's digits) earns no more on them than an honest model does.
+"""The held-out digits are new images on the trusted side only (docs/architecture.md,
+held-out data): nothing in the shipped package returns or rebuilds them, none of them is a
+public digit, and a model fitted to every public digit (the attack on the former held-out
+part, a fixed subset of scikit-learn's digits) earns no more on them than an honest model does.
 
 The figures of the attacks, before (on the former held-out part) and after (on the new digits),
 are printed with ``-s``."""

@@ -1,5 +1,5 @@
-"""The held-out faces (w4) and shapes (w6) exist only on the trusted side (DESIGN.md section 3,
-invariant 9): they come from the package's public generators, but from 128-bit seeds kept in
+"""The held-out faces (w4) and shapes (w6) exist only on the trusted side (docs/architecture.md,
+held-out data): they come from the package's public generators, but from 128-bit seeds kept in
 ``solutions/``, so none of them is an image the package hands out, and a model fitted to
 every image the package hands out (the training and test sets, with their true labels) earns
 no more on them than the same model fitted to as many images a student draws from any other

@@ -1,4 +1,4 @@
-"""Test power (DESIGN.md section 6): every mutant is caught, every valid variant passes.
+"""Test power (docs/architecture.md): every mutant is caught, every valid variant passes.
 
 Judged through the same code as a real submission (the probe's collect and the judge's
 judge_record), at the function level.

@@ -1,4 +1,4 @@
-"""Accuracy thresholds leave margin (DESIGN.md section 3, invariant 6): the reference models,
+"""Accuracy thresholds leave margin (docs/architecture.md): the reference models,
 trained with the notebooks' recipes, pass the hidden accuracy checks with each of ten seeds
 (slow: ten trainings per model; ``benchmarks/threshold_margin.py`` prints the figures)."""
 

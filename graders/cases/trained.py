@@ -11,8 +11,8 @@ and :func:`threshold_verifier` turns an accuracy function into a check's ``verif
 accuracy is measured by the grader, on held-out data the kernel never sees.
 
 Held-out digits: :func:`heldout_digits` loads ``heldout_digits.py`` from the folder of the
-reference solutions (trusted side only; it holds the secret seed, see DESIGN.md section 3,
-invariant 9), so nothing in this package returns those digits.
+reference solutions (trusted side only; it holds the secret seed, see docs/architecture.md:
+held-out data exist only on the trusted side), so nothing in this package returns those digits.
 
 Keras is never imported here; only the objects passed in are used.
 """

@@ -26,9 +26,9 @@ Design notes, by function:
   the truth from the layout of the cases (who is in which picture) and measures the accuracy.
   The kernel must see these faces (the student's code runs on them), so what keeps them from
   being prepared in advance is that the seeds are not constants: once ``Check.cases()`` mixes
-  a per-submission secret into its generator (DESIGN.md section 3, invariant 10), every
-  submission gets identities no one saw before; the order keeps a recogniser that counts its
-  calls (true for the first half, false after) from passing.
+  a per-submission secret into its generator (inputs are per submission: docs/architecture.md),
+  every submission gets identities no one saw before; the order keeps a recogniser that counts
+  its calls (true for the first half, false after) from passing.
 """
 
 from __future__ import annotations
