@@ -33,6 +33,7 @@ Design notes, by function:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -147,15 +148,27 @@ def _run_rnn_cell(case: dict[str, Any], rnn_cell_forward: Any) -> Any:
     return _as_tuple(rnn_cell_forward(case["xt"], case["a_prev"], case["parameters"]))
 
 
-def _rnn_sequence_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
-    return [
-        {
-            "x": rng.normal(size=(n_x, m, T_x)),
-            "a0": _state(rng, n_a, m),
-            "parameters": _rnn_parameters(rng, n_x, n_a, n_y),
-        }
-        for n_x, m, T_x, n_a, n_y in SEQUENCE_SIZES
-    ]
+def _sequence_cases(
+    parameters: Callable[..., dict[str, Any]],
+) -> Callable[[np.random.Generator], list[dict[str, Any]]]:
+    """The cases of a whole-sequence check: for each of :data:`SEQUENCE_SIZES`, a sequence
+    x of shape (n_x, m, T_x), a first hidden state a0 (n_a, m) and the cell's
+    ``parameters(rng, n_x, n_a, n_y)``."""
+
+    def cases(rng: np.random.Generator) -> list[dict[str, Any]]:
+        return [
+            {
+                "x": rng.normal(size=(n_x, m, T_x)),
+                "a0": _state(rng, n_a, m),
+                "parameters": parameters(rng, n_x, n_a, n_y),
+            }
+            for n_x, m, T_x, n_a, n_y in SEQUENCE_SIZES
+        ]
+
+    return cases
+
+
+_rnn_sequence_cases = _sequence_cases(_rnn_parameters)
 
 
 def _run_rnn_forward(case: dict[str, Any], rnn_forward: Any) -> dict[str, Any]:
@@ -300,15 +313,7 @@ def _run_lstm_cell(case: dict[str, Any], lstm_cell_forward: Any) -> Any:
     return _as_tuple(out)
 
 
-def _lstm_sequence_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
-    return [
-        {
-            "x": rng.normal(size=(n_x, m, T_x)),
-            "a0": _state(rng, n_a, m),
-            "parameters": _lstm_parameters(rng, n_x, n_a, n_y),
-        }
-        for n_x, m, T_x, n_a, n_y in SEQUENCE_SIZES
-    ]
+_lstm_sequence_cases = _sequence_cases(_lstm_parameters)
 
 
 def _run_lstm_forward(case: dict[str, Any], lstm_forward: Any) -> dict[str, Any]:
